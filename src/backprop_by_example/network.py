@@ -1,0 +1,39 @@
+"""The seed's network in PyTorch: sigmoid layers without biases, W is inputs x hidden, V is hidden x outputs."""
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+
+class Activations(NamedTuple):
+    h_in: torch.Tensor
+    h_out: torch.Tensor
+    y_in: torch.Tensor
+    y_out: torch.Tensor
+
+
+class Network(nn.Module):
+    """H = sigmoid(X @ W), Y = sigmoid(H @ V)."""
+
+    def __init__(self, W, V):
+        super().__init__()
+        # torch.tensor reads the Python floats straight into the default dtype, which Lightning's
+        # `trainer.init_module()` sets to the run's precision: 64-true keeps every digit of the config.
+        self.W = nn.Parameter(torch.tensor(W, dtype=torch.get_default_dtype()))
+        self.V = nn.Parameter(torch.tensor(V, dtype=torch.get_default_dtype()))
+
+    def activations(self, X) -> Activations:
+        h_in = X @ self.W
+        h_out = torch.sigmoid(h_in)
+        y_in = h_out @ self.V
+        y_out = torch.sigmoid(y_in)
+        return Activations(h_in, h_out, y_in, y_out)
+
+    def forward(self, X):
+        return self.activations(X).y_out
+
+
+def squared_error(Y, T):
+    """Per-instance loss: sum over outputs of (y - t)**2."""
+    return ((Y - T) ** 2).sum(dim=1)

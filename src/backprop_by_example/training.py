@@ -1,0 +1,72 @@
+"""Build the run from a config, fit it, and summarise the result (what `scripts/train.py` does)."""
+
+import json
+import time
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import OmegaConf
+
+from backprop_by_example.data import TrainingData
+from backprop_by_example.module import BackpropModule
+from backprop_by_example.network import squared_error
+
+
+def build(cfg, run_dir):
+    """The Trainer, the module and the data for `cfg`, logging and checkpointing into `run_dir`."""
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    trainer = L.Trainer(
+        **OmegaConf.to_container(cfg.trainer, resolve=True),
+        default_root_dir=run_dir,
+        logger=TensorBoardLogger(save_dir=run_dir, name="tensorboard", version=""),
+        callbacks=[ModelCheckpoint(dirpath=Path(run_dir) / "checkpoints", filename="last")],
+    )
+    with trainer.init_module():  # parameters are created in the precision's dtype
+        module = BackpropModule(W=list(cfg.model.W), V=list(cfg.model.V), lr=cfg.optimizer.lr)
+    data = TrainingData(X=list(cfg.data.X), T=list(cfg.data.T))
+    return trainer, module, data
+
+
+def train(cfg, run_dir):
+    """Fit, then write and return `summary.json`: final weights, outputs and losses per instance."""
+    trainer, module, data = build(cfg, run_dir)
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=data)
+    fit_seconds = time.perf_counter() - start
+
+    net = module.net
+    X, T = (a.to(net.W) for a in (data.X, data.T))
+    Y = net(X).detach()
+    losses = squared_error(Y, T)
+    summary = {
+        "W": net.W.tolist(),
+        "V": net.V.tolist(),
+        "outputs": Y.tolist(),
+        "losses": losses.tolist(),
+        "loss": losses.sum().item(),
+        "epochs": trainer.current_epoch,
+        "accelerator": trainer.strategy.root_device.type,
+        "precision": trainer.precision,
+        "fit_seconds": fit_seconds,
+    }
+    Path(run_dir, "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def report(summary, T, run_dir):
+    """A few readable lines: outputs against targets, the final weights, where to look next."""
+    lines = [f"After {summary['epochs']} epochs ({summary['precision']}, {summary['accelerator']}):"]
+    for i, (y, t, loss) in enumerate(zip(summary["outputs"], T, summary["losses"]), start=1):
+        lines.append(f"  instance {i}: y = {_row(y)}  target {_row(t)}  loss {loss:.8f}")
+    lines.append(f"  total loss {summary['loss']:.8f}")
+    for name in ("W", "V"):
+        lines.append(f"  {name} = [{', '.join(_row(r) for r in summary[name])}]")
+    lines.append(f"Run dir: {run_dir}")
+    lines.append(f"TensorBoard: tensorboard --logdir {Path(run_dir).parent}")
+    return "\n".join(lines)
+
+
+def _row(values):
+    return "[" + ", ".join(f"{v:.8f}" for v in values) + "]"
