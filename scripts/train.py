@@ -1,18 +1,22 @@
 """Train the seed's network: python scripts/train.py [overrides], e.g. trainer.accelerator=gpu."""
 
+import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 
-import backprop_by_example.config  # noqa: F401  (registers the structured config `train_schema`)
+from backprop_by_example.config import ConfigError  # importing it registers the structured config
 from backprop_by_example.training import report, train
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg):
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    summary = train(cfg, run_dir)
+    try:
+        summary = train(cfg, run_dir)
+    except ConfigError as error:  # a value to fix in the config, not a bug: one line, no traceback
+        sys.exit(f"Error: {error}")
     print(report(summary, cfg.data.T, run_dir))
 
 

@@ -1,25 +1,30 @@
-"""Structured configs: the types Hydra checks every `conf/` file and command-line override against.
+"""Structured configs: the types Hydra checks every `conf/` file and override against, and `check` for the rest.
 
 The values live in `conf/`; this file only says what each key must be.
 """
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+# A matrix is a list of rows. The rows are typed Any because OmegaConf 2.3 rejects ints merged into a
+# list[list[float]] (omry/omegaconf#1054), and `model.W=[[1,2],[3,4]]` must work; `check` does the rest.
+Matrix = list[list[Any]]
+
 
 @dataclass
 class ModelConfig:
-    W: list[list[float]] = MISSING  # inputs x hidden
-    V: list[list[float]] = MISSING  # hidden x outputs
+    W: Matrix = MISSING  # inputs x hidden
+    V: Matrix = MISSING  # hidden x outputs
 
 
 @dataclass
 class DataConfig:
-    X: list[list[float]] = MISSING  # instances x inputs
-    T: list[list[float]] = MISSING  # instances x outputs
+    X: Matrix = MISSING  # instances x inputs
+    T: Matrix = MISSING  # instances x outputs
 
 
 @dataclass
@@ -52,3 +57,39 @@ class TrainConfig:
 
 
 ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message names the key and says what was expected."""
+
+
+def check(cfg):
+    """Raise ConfigError for values the types cannot rule out: shapes that do not fit, non-numbers, lr <= 0."""
+    W = _matrix(cfg.model.W, "model.W")
+    V = _matrix(cfg.model.V, "model.V")
+    X = _matrix(cfg.data.X, "data.X")
+    T = _matrix(cfg.data.T, "data.T")
+    inputs, hidden, outputs = len(W), len(W[0]), len(V[0])
+    _expect(len(V) == hidden, "model.V", f"{hidden} rows, one per hidden unit (the columns of model.W)", len(V))
+    _expect(len(X[0]) == inputs, "data.X", f"{inputs} columns, one per input (the rows of model.W)", len(X[0]))
+    _expect(len(T[0]) == outputs, "data.T", f"{outputs} columns, one per output (the columns of model.V)", len(T[0]))
+    _expect(len(T) == len(X), "data.T", f"{len(X)} rows, one target per instance of data.X", len(T))
+    lr = cfg.optimizer.lr
+    _expect(math.isfinite(lr) and lr > 0, "optimizer.lr", "a learning rate > 0", lr)
+    _expect(cfg.trainer.max_epochs >= 0, "trainer.max_epochs", "a number of epochs >= 0", cfg.trainer.max_epochs)
+
+
+def _matrix(value, key):
+    _expect(value is not None and len(value) > 0, key, "a non-empty list of rows, like [[1,2],[3,4]]", value)
+    lengths = [len(row) for row in value]
+    _expect(len(set(lengths)) == 1 and lengths[0] > 0, key, "rows of one and the same length", f"{lengths}")
+    for i, row in enumerate(value):
+        for j, v in enumerate(row):
+            number = isinstance(v, (int, float)) and not isinstance(v, bool)
+            _expect(number and math.isfinite(v), key, "finite numbers", f"{v!r} at [{i}][{j}]")
+    return value
+
+
+def _expect(ok, key, expected, got):
+    if not ok:
+        raise ConfigError(f"{key}: expected {expected}, got {got}")

@@ -9,6 +9,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
+from backprop_by_example.config import check
 from backprop_by_example.data import TrainingData
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.network import squared_error
@@ -31,6 +32,7 @@ def build(cfg, run_dir):
 
 def train(cfg, run_dir):
     """Fit, then write and return `summary.json`: final weights, outputs and losses per instance."""
+    check(cfg)
     trainer, module, data = build(cfg, run_dir)
     start = time.perf_counter()
     trainer.fit(module, datamodule=data)
