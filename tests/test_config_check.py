@@ -1,0 +1,37 @@
+"""A value that cannot work is refused before any training, with one line naming the key and what was expected."""
+
+import pytest
+
+from backprop_by_example.config import ConfigError, check
+
+CASES = {
+    "W not a number": ("model.W=[[1,a],[3,4]]", "model.W: expected finite numbers, got 'a' at [0][1]"),
+    "W ragged": ("model.W=[[1,2],[3]]", "model.W: expected rows of one and the same length, got [2, 1]"),
+    "W empty": ("model.W=[]", "model.W: expected a non-empty list of rows, like [[1,2],[3,4]], got []"),
+    "V rows do not fit W": (
+        "model.V=[[1,2],[3,4],[5,6]]",
+        "model.V: expected 2 rows, one per hidden unit (the columns of model.W), got 3",
+    ),
+    "X width does not fit W": (
+        "data.X=[[1,2,3],[4,5,6]]",
+        "data.X: expected 2 columns, one per input (the rows of model.W), got 3",
+    ),
+    "T width does not fit V": ("data.T=[[1],[0]]", "data.T: expected 2 columns, one per output (the columns of model.V), got 1"),
+    "T and X row counts differ": ("data.T=[[1,0]]", "data.T: expected 2 rows, one target per instance of data.X, got 1"),
+    "X has inf": ("data.X=[[3,inf],[-1,4]]", "data.X: expected finite numbers, got inf at [0][1]"),
+    "lr zero": ("optimizer.lr=0", "optimizer.lr: expected a learning rate > 0, got 0.0"),
+    "lr nan": ("optimizer.lr=nan", "optimizer.lr: expected a learning rate > 0, got nan"),
+    "epochs negative": ("trainer.max_epochs=-1", "trainer.max_epochs: expected a number of epochs >= 0, got -1"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_value_is_refused_naming_the_key(config, case):
+    override, message = CASES[case]
+    with pytest.raises(ConfigError) as refused:
+        check(config(override))
+    assert str(refused.value) == message
+
+
+def test_default_config_passes_the_check(config):
+    check(config())

@@ -1,0 +1,55 @@
+"""`python scripts/train.py [overrides]` as a user runs it: the seed's result, summary.json, TensorBoard, a checkpoint."""
+
+import numpy as np
+import pytest
+
+import seed_printed as seed
+from backprop_by_example import by_hand
+
+pytestmark = pytest.mark.slow
+
+SUMMARY_KEYS = {"W", "V", "outputs", "losses", "loss", "epochs", "accelerator", "precision", "fit_seconds"}
+
+
+def test_default_run_reproduces_seed_cells_29_and_30(run_train, tmp_path):
+    done, summary = run_train(tmp_path)
+    assert done.returncode == 0, done.stderr
+
+    assert set(summary) == SUMMARY_KEYS
+    np.testing.assert_allclose(summary["outputs"], seed.outputs_final, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(summary["W"], seed.W_final, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(summary["V"], seed.V_final, rtol=0, atol=1e-8)
+    expected_losses = by_hand.backprop(seed.X, seed.T, summary["W"], summary["V"]).loss
+    np.testing.assert_allclose(summary["losses"], expected_losses, rtol=1e-12)
+    assert summary["loss"] == pytest.approx(sum(expected_losses), rel=1e-12)
+    assert (summary["epochs"], summary["accelerator"], summary["precision"]) == (201, "cpu", "64-true")
+    assert summary["fit_seconds"] > 0
+
+    assert list(tmp_path.glob("tensorboard/events.out.tfevents.*"))
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+    assert "0.94621368" in done.stdout and "tensorboard --logdir" in done.stdout
+
+
+def test_command_line_overrides_take_effect_as_in_the_numpy_oracle(run_train, tmp_path):
+    X, T = [[0.5, -1.0], [2.0, 0.25], [-1.5, 1.5]], [[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]
+    W, V = [[0.1, -0.7], [1.3, 0.4]], [[-0.2, 0.9], [0.6, -1.1]]
+    done, summary = run_train(
+        tmp_path,
+        "optimizer.lr=0.3", "trainer.max_epochs=23",
+        f"model.W={W}".replace(" ", ""), f"model.V={V}".replace(" ", ""),
+        f"data.X={X}".replace(" ", ""), f"data.T={T}".replace(" ", ""),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+    W_end, V_end = by_hand.train(X, T, W, V, lr=0.3, epochs=23)
+    np.testing.assert_allclose(summary["W"], W_end, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(summary["V"], V_end, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(summary["outputs"], by_hand.backprop(X, T, W_end, V_end).y_out, atol=1e-12)
+    assert summary["epochs"] == 23
+
+
+def test_bad_value_exits_with_one_line_naming_the_key_and_no_summary(run_train, tmp_path):
+    done, summary = run_train(tmp_path, "model.W=[[1,a],[3,4]]")
+    assert done.returncode != 0
+    assert done.stderr.strip() == "Error: model.W: expected finite numbers, got 'a' at [0][1]"
+    assert summary is None
