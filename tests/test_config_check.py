@@ -16,8 +16,14 @@ CASES = {
         "data.X=[[1,2,3],[4,5,6]]",
         "data.X: expected 2 columns, one per input (the rows of model.W), got 3",
     ),
-    "T width does not fit V": ("data.T=[[1],[0]]", "data.T: expected 2 columns, one per output (the columns of model.V), got 1"),
-    "T and X row counts differ": ("data.T=[[1,0]]", "data.T: expected 2 rows, one target per instance of data.X, got 1"),
+    "T width does not fit V": (
+        "data.T=[[1],[0]]",
+        "data.T: expected 2 columns, one per output (the columns of model.V), got 1",
+    ),
+    "T and X row counts differ": (
+        "data.T=[[1,0]]",
+        "data.T: expected 2 rows, one target per instance of data.X, got 1",
+    ),
     "X has inf": ("data.X=[[3,inf],[-1,4]]", "data.X: expected finite numbers, got inf at [0][1]"),
     "lr zero": ("optimizer.lr=0", "optimizer.lr: expected a learning rate > 0, got 0.0"),
     "lr nan": ("optimizer.lr=nan", "optimizer.lr: expected a learning rate > 0, got nan"),

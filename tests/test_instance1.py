@@ -35,9 +35,11 @@ def lightning_engine(config, tmp_path):
     values = {"loss": loss.item(), "grad_W": module.net.W.grad, "grad_V": module.net.V.grad, "grad_x": x.grad[0]}
 
     acts = module.net.activations(x)
-    inner = torch.autograd.grad(squared_error(acts.y_out, t).sum(), [acts.y_out, acts.y_in, acts.h_out, acts.h_in])
-    values |= dict(zip(PER_INSTANCE_GRADS, (g[0] for g in inner)))
-    values |= {name: getattr(acts, name)[0] for name in FORWARD[:-1]} | {"e": (acts.y_out - t)[0]}
+    values |= {name: value[0] for name, value in acts._asdict().items()} | {"e": (acts.y_out - t)[0]}
+    # the gradients of the intermediates, from autograd through the same activations
+    inner = {"grad_y_out": acts.y_out, "grad_y_in": acts.y_in, "grad_h_out": acts.h_out, "grad_h_in": acts.h_in}
+    grads = torch.autograd.grad(squared_error(acts.y_out, t).sum(), list(inner.values()))
+    values |= {name: grad[0] for name, grad in zip(inner, grads, strict=True)}
     return {name: np.asarray(torch.as_tensor(v).detach()) for name, v in values.items()}
 
 

@@ -1,4 +1,4 @@
-"""`python scripts/train.py [overrides]` as a user runs it: the seed's result, summary.json, TensorBoard, a checkpoint."""
+"""`python scripts/train.py [overrides]` as a user runs it: the seed's result, summary.json, logs, checkpoint."""
 
 import numpy as np
 import pytest

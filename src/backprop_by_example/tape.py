@@ -73,14 +73,12 @@ def backprop(x, t, W, V):
     h_out = [h.sigmoid() for h in h_in]
     y_in = [_weighted_sum(h_out, V, k) for k in range(len(V[0]))]
     y_out = [y.sigmoid() for y in y_in]
-    e = [y - t_k for y, t_k in zip(y_out, t)]
+    e = [y - t_k for y, t_k in zip(y_out, t, strict=True)]
     loss = _sum([e_k.square() for e_k in e])
 
     tape.backward(loss)
     values = dict(h_in=h_in, h_out=h_out, y_in=y_in, y_out=y_out, e=e)
-    grads = dict(
-        grad_y_out=y_out, grad_y_in=y_in, grad_h_out=h_out, grad_h_in=h_in, grad_x=x, grad_W=W, grad_V=V
-    )
+    grads = dict(grad_y_out=y_out, grad_y_in=y_in, grad_h_out=h_out, grad_h_in=h_in, grad_x=x, grad_W=W, grad_V=V)
     result = {name: _map(lambda n: n.value, nodes) for name, nodes in values.items()}
     result["loss"] = loss.value
     result.update({name: _map(lambda n: n.grad, nodes) for name, nodes in grads.items()})

@@ -59,16 +59,19 @@ def train(cfg, run_dir):
 
 def report(summary, T, run_dir):
     """A few readable lines: outputs against targets, the final weights, where to look next."""
-    lines = [f"After {summary['epochs']} epochs ({summary['precision']}, {summary['accelerator']}):"]
-    for i, (y, t, loss) in enumerate(zip(summary["outputs"], T, summary["losses"]), start=1):
-        lines.append(f"  instance {i}: y = {_row(y)}  target {_row(t)}  loss {loss:.8f}")
+    lines = [f"After {summary['epochs']} epochs (precision {summary['precision']}, on {summary['accelerator']}):"]
+    for i, (y, t, loss) in enumerate(zip(summary["outputs"], T, summary["losses"], strict=True), start=1):
+        lines.append(f"  instance {i}: y = {_row(y)}  target {_row(t, '.8g')}  loss {loss:.8f}")
     lines.append(f"  total loss {summary['loss']:.8f}")
     for name in ("W", "V"):
         lines.append(f"  {name} = [{', '.join(_row(r) for r in summary[name])}]")
-    lines.append(f"Run dir: {run_dir}")
-    lines.append(f"TensorBoard: tensorboard --logdir {Path(run_dir).parent}")
+    run_dir = Path(run_dir)
+    if run_dir.is_relative_to(Path.cwd()):
+        run_dir = run_dir.relative_to(Path.cwd())
+    lines.append(f"Run dir:     {run_dir}")
+    lines.append(f"TensorBoard: tensorboard --logdir {run_dir}")
     return "\n".join(lines)
 
 
-def _row(values):
-    return "[" + ", ".join(f"{v:.8f}" for v in values) + "]"
+def _row(values, spec=".8f"):
+    return "[" + ", ".join(format(v, spec) for v in values) + "]"
