@@ -1,4 +1,5 @@
 import json
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -6,13 +7,13 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-import backprop_by_example.config  # noqa: F401  (registers the structured config)
+import backprop_by_example.config  # noqa: F401  (registers the structured configs)
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def config():
     """config(*overrides): conf/train.yaml composed with command-line style overrides, as scripts/train.py sees it."""
 
@@ -23,16 +24,38 @@ def config():
     return make
 
 
-@pytest.fixture
-def run_train():
-    """run_train(run_dir, *overrides): `python scripts/train.py` in a fresh process -> (completed process, summary)."""
+@pytest.fixture(scope="session")
+def script():
+    """script(name, run_dir, *overrides): `python scripts/<name>.py` in a fresh process, from the repo root."""
 
-    def run(run_dir, *overrides):
-        done = subprocess.run(
-            [sys.executable, "scripts/train.py", f"hydra.run.dir={run_dir}", *QUIET, *overrides],
+    def run(name, run_dir, *overrides):
+        return subprocess.run(
+            [sys.executable, f"scripts/{name}.py", f"hydra.run.dir={run_dir}", *overrides],
             cwd=ROOT, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
+
+    return run
+
+
+@pytest.fixture
+def run_train(script):
+    """run_train(run_dir, *overrides): scripts/train.py -> (completed process, summary.json or None)."""
+
+    def run(run_dir, *overrides):
+        done = script("train", run_dir, *QUIET, *overrides)
         summary_file = run_dir / "summary.json"
         return done, json.loads(summary_file.read_text()) if summary_file.exists() else None
 
     return run
+
+
+@pytest.fixture(scope="session")
+def png_size():
+    """png_size(path): (width, height) of a PNG file, after checking its signature."""
+
+    def size(path):
+        data = Path(path).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path} is not a PNG"
+        return struct.unpack(">II", data[16:24])
+
+    return size

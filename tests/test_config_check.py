@@ -27,6 +27,14 @@ CASES = {
     "X has inf": ("data.X=[[3,inf],[-1,4]]", "data.X: expected finite numbers, got inf at [0][1]"),
     "lr zero": ("optimizer.lr=0", "optimizer.lr: expected a learning rate > 0, got 0.0"),
     "lr nan": ("optimizer.lr=nan", "optimizer.lr: expected a learning rate > 0, got nan"),
+    "picture of a missing instance": (
+        "log.picture_instance=3",
+        "log.picture_instance: expected an instance from 1 to 2, got 3",
+    ),
+    "picture every 0 epochs": (
+        "log.picture_every_n_epochs=0",
+        "log.picture_every_n_epochs: expected a number of epochs >= 1, got 0",
+    ),
     "epochs negative": ("trainer.max_epochs=-1", "trainer.max_epochs: expected a number of epochs >= 0, got -1"),
 }
 

@@ -5,6 +5,7 @@ The values live in `conf/`; this file only says what each key must be.
 
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -48,15 +49,47 @@ class TrainerConfig:
 
 
 @dataclass
+class LogConfig:
+    """What TensorBoard gets besides the loss; see backprop_by_example/tensorboard_log.py."""
+
+    details: bool = MISSING
+    max_scalars: int = MISSING
+    max_instances: int = MISSING
+    picture_every_n_epochs: int = MISSING
+    picture_instance: int = MISSING
+
+
+@dataclass
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     seed: int = MISSING
 
 
+class Format(Enum):
+    table = "table"
+    json = "json"
+
+
+@dataclass
+class ExplainOptions:
+    instance: int = MISSING  # 1 = the first row of data.X
+    format: Format = MISSING
+    picture: str = MISSING  # where the PNG goes
+
+
+@dataclass
+class ExplainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    explain: ExplainOptions = field(default_factory=ExplainOptions)
+
+
 ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+ConfigStore.instance().store(name="explain_schema", node=ExplainConfig)
 
 
 class ConfigError(ValueError):
@@ -65,6 +98,23 @@ class ConfigError(ValueError):
 
 def check(cfg):
     """Raise ConfigError for values the types cannot rule out: shapes that do not fit, non-numbers, lr <= 0."""
+    X = check_network(cfg)
+    lr = cfg.optimizer.lr
+    _expect(math.isfinite(lr) and lr > 0, "optimizer.lr", "a learning rate > 0", lr)
+    instance, every = cfg.log.picture_instance, cfg.log.picture_every_n_epochs
+    _expect(1 <= instance <= len(X), "log.picture_instance", f"an instance from 1 to {len(X)}", instance)
+    _expect(every >= 1, "log.picture_every_n_epochs", "a number of epochs >= 1", every)
+    _expect(cfg.trainer.max_epochs >= 0, "trainer.max_epochs", "a number of epochs >= 0", cfg.trainer.max_epochs)
+
+
+def check_explain(cfg):
+    X = check_network(cfg)
+    instance = cfg.explain.instance
+    _expect(1 <= instance <= len(X), "explain.instance", f"an instance from 1 to {len(X)}", instance)
+
+
+def check_network(cfg):
+    """Check model.W, model.V, data.X and data.T: numbers, and shapes that fit together. Returns data.X."""
     W = _matrix(cfg.model.W, "model.W")
     V = _matrix(cfg.model.V, "model.V")
     X = _matrix(cfg.data.X, "data.X")
@@ -74,9 +124,7 @@ def check(cfg):
     _expect(len(X[0]) == inputs, "data.X", f"{inputs} columns, one per input (the rows of model.W)", len(X[0]))
     _expect(len(T[0]) == outputs, "data.T", f"{outputs} columns, one per output (the columns of model.V)", len(T[0]))
     _expect(len(T) == len(X), "data.T", f"{len(X)} rows, one target per instance of data.X", len(T))
-    lr = cfg.optimizer.lr
-    _expect(math.isfinite(lr) and lr > 0, "optimizer.lr", "a learning rate > 0", lr)
-    _expect(cfg.trainer.max_epochs >= 0, "trainer.max_epochs", "a number of epochs >= 0", cfg.trainer.max_epochs)
+    return X
 
 
 def _matrix(value, key):

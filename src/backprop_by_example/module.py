@@ -23,9 +23,11 @@ class BackpropModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         X, T = (b.to(self.net.W.dtype) for b in batch)
-        loss = self.loss(X, T)
+        Y = self(X)
+        losses = squared_error(Y, T)
+        loss = losses.sum()
         self.log("loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(X))
-        return loss
+        return {"loss": loss, "losses": losses.detach(), "Y": Y.detach()}  # the extras for the TensorBoard log
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)

@@ -16,12 +16,13 @@ class Activations(NamedTuple):
 class Network(nn.Module):
     """H = sigmoid(X @ W), Y = sigmoid(H @ V)."""
 
-    def __init__(self, W, V):
+    def __init__(self, W, V, dtype=None):
         super().__init__()
-        # torch.tensor reads the Python floats straight into the default dtype, which Lightning's
-        # `trainer.init_module()` sets to the run's precision: 64-true keeps every digit of the config.
-        self.W = nn.Parameter(torch.tensor(W, dtype=torch.get_default_dtype()))
-        self.V = nn.Parameter(torch.tensor(V, dtype=torch.get_default_dtype()))
+        # torch.tensor reads the Python floats straight into the dtype; by default that is the default dtype,
+        # which Lightning's `trainer.init_module()` sets to the run's precision: 64-true keeps every digit.
+        dtype = dtype or torch.get_default_dtype()
+        self.W = nn.Parameter(torch.tensor(W, dtype=dtype))
+        self.V = nn.Parameter(torch.tensor(V, dtype=dtype))
 
     def activations(self, X) -> Activations:
         h_in = X @ self.W
@@ -37,3 +38,9 @@ class Network(nn.Module):
 def squared_error(Y, T):
     """Per-instance loss: sum over outputs of (y - t)**2."""
     return ((Y - T) ** 2).sum(dim=1)
+
+
+def weight_names(letter, rows, cols):
+    """The seed's names for a weight matrix's entries, row by row: w11, w12, w21, ... (w1_10 past 9 units)."""
+    sep = "" if max(rows, cols) <= 9 else "_"
+    return [f"{letter}{i + 1}{sep}{j + 1}" for i in range(rows) for j in range(cols)]

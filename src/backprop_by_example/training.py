@@ -13,16 +13,23 @@ from backprop_by_example.config import check
 from backprop_by_example.data import TrainingData
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.network import squared_error
+from backprop_by_example.tensorboard_log import BackpropLog, hparams
 
 
 def build(cfg, run_dir):
     """The Trainer, the module and the data for `cfg`, logging and checkpointing into `run_dir`."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
+    callbacks = [ModelCheckpoint(dirpath=Path(run_dir) / "checkpoints", filename="last")]
+    if cfg.log.details:
+        log = OmegaConf.to_container(cfg.log)
+        del log["details"]
+        callbacks.append(BackpropLog(run_dir, **log))
     trainer = L.Trainer(
         **OmegaConf.to_container(cfg.trainer, resolve=True),
         default_root_dir=run_dir,
-        logger=TensorBoardLogger(save_dir=run_dir, name="tensorboard", version=""),
-        callbacks=[ModelCheckpoint(dirpath=Path(run_dir) / "checkpoints", filename="last")],
+        # the hparams go in at the end, with the final loss as their metric (see `train`)
+        logger=TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False),
+        callbacks=callbacks,
     )
     with trainer.init_module():  # parameters are created in the precision's dtype
         module = BackpropModule(W=list(cfg.model.W), V=list(cfg.model.V), lr=cfg.optimizer.lr)
@@ -53,6 +60,7 @@ def train(cfg, run_dir):
         "precision": trainer.precision,
         "fit_seconds": fit_seconds,
     }
+    trainer.logger.log_hyperparams(hparams(cfg, trainer, cfg.log.max_scalars), {"final_loss": summary["loss"]})
     Path(run_dir, "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 

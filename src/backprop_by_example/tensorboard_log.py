@@ -1,0 +1,93 @@
+"""What a run shows in TensorBoard besides the loss: weights, gradients, per-instance values, the network picture.
+
+Tags, one point per epoch:
+    weights/w11 ... weights/v22   the weights after the epoch's update (a histogram weights/W beyond `max_scalars`)
+    grads/w11 ... grads/v22       the gradient that update used (grads/W likewise)
+    losses/instance1 ...          per-instance loss and outputs of the epoch's forward pass, for data sets of at
+    outputs/instance1_y1 ...      most `max_instances` instances
+Images: `network`, the picture of `picture.draw`, at the start of epoch 0, of every `picture_every_n_epochs`-th
+epoch, and after the last; the last is also saved as network.png in the run dir.
+"""
+
+from pathlib import Path
+
+from lightning.pytorch.callbacks import Callback
+
+from backprop_by_example import picture
+from backprop_by_example.network import weight_names
+
+
+class BackpropLog(Callback):
+    # Written straight to TensorBoard's writer: LightningModule.log costs about a millisecond per value, more
+    # than the seed's whole training step. The step axis is Lightning's: epoch-end values at the index of the
+    # epoch's last update (global_step - 1), where Lightning puts `loss`; pictures at the update about to happen.
+
+    def __init__(self, run_dir, max_scalars, max_instances, picture_every_n_epochs, picture_instance):
+        self.run_dir = Path(run_dir)
+        self.max_scalars = max_scalars
+        self.max_instances = max_instances
+        self.picture_every = picture_every_n_epochs
+        self.instance = picture_instance - 1
+        self.metrics = {}
+        self.grads = {}
+
+    def on_train_epoch_start(self, trainer, module):
+        self.metrics = {}
+        if trainer.current_epoch % self.picture_every == 0:
+            self.log_picture(trainer, module, trainer.global_step)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        losses, Y = outputs["losses"], outputs["Y"]
+        if len(losses) == len(trainer.datamodule.X) <= self.max_instances:  # a full batch of a small data set
+            for i, (loss, y) in enumerate(zip(losses.tolist(), Y.tolist(), strict=True), start=1):
+                self.metrics[f"losses/instance{i}"] = loss
+                self.metrics |= {f"outputs/instance{i}_y{k}": y_k for k, y_k in enumerate(y, start=1)}
+
+    def on_before_optimizer_step(self, trainer, module, optimizer):
+        self.grads = {"w": module.net.W.grad.clone(), "v": module.net.V.grad.clone()}
+
+    def on_train_epoch_end(self, trainer, module):
+        step = trainer.global_step - 1
+        for name, A in (("w", module.net.W.detach()), ("v", module.net.V.detach())):
+            self.log_matrix(trainer, f"weights/{name}", A, step)
+            self.log_matrix(trainer, f"grads/{name}", self.grads[name], step)
+        trainer.logger.log_metrics(self.metrics, step=step)
+
+    def on_train_end(self, trainer, module):
+        self.log_picture(trainer, module, trainer.global_step, save_as=self.run_dir / "network.png")
+
+    def log_matrix(self, trainer, prefix, A, step):
+        """Each entry as a scalar (prefix11, prefix12, ...), or the whole matrix as one histogram if it is large."""
+        if A.numel() <= self.max_scalars:
+            self.metrics |= _entries(prefix, A.tolist())
+        else:
+            trainer.logger.experiment.add_histogram(prefix[:-1] + prefix[-1].upper(), A, step)
+
+    def log_picture(self, trainer, module, step, save_as=None):
+        x, t = trainer.datamodule.X[self.instance].tolist(), trainer.datamodule.T[self.instance].tolist()
+        W, V = module.net.W.detach().double().cpu().tolist(), module.net.V.detach().double().cpu().tolist()
+        image = picture.render(picture.draw(x, t, W, V, f"After {step} updates, instance {self.instance + 1}"))
+        trainer.logger.experiment.add_image("network", image, step, dataformats="HWC")
+        if save_as:
+            picture.save_png(image, save_as)
+
+
+def hparams(cfg, trainer, max_scalars):
+    """The values that define a run, for TensorBoard's HPARAMS tab."""
+    params = {
+        "lr": cfg.optimizer.lr,
+        "epochs": cfg.trainer.max_epochs,
+        "precision": str(trainer.precision),
+        "accelerator": trainer.strategy.root_device.type,
+        "seed": cfg.seed,
+    }
+    for name, A in (("w", cfg.model.W), ("v", cfg.model.V)):
+        if len(A) * len(A[0]) <= max_scalars:
+            params |= _entries(f"init_{name}", A)
+    return params
+
+
+def _entries(prefix, A):
+    """{prefix11: A[0][0], prefix12: A[0][1], ...}, named as in `network.weight_names`."""
+    values = [a for row in A for a in row]
+    return dict(zip(weight_names(prefix, len(A), len(A[0])), values, strict=True))

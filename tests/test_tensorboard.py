@@ -1,0 +1,132 @@
+"""What a run writes for TensorBoard: every weight and gradient per epoch, per-instance values, pictures, hparams."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+import seed_printed as seed
+from backprop_by_example import by_hand
+from backprop_by_example.training import train
+
+EPOCHS, EVERY = 5, 2
+NAMES = ["w11", "w12", "w21", "w22", "v11", "v12", "v21", "v22"]
+
+
+@pytest.fixture(scope="module")
+def run(config, tmp_path_factory):
+    """A short default run: the seed's net for 5 epochs, with a picture every 2."""
+    run_dir = tmp_path_factory.mktemp("run")
+    summary = train(config(f"trainer.max_epochs={EPOCHS}", f"log.picture_every_n_epochs={EVERY}"), run_dir)
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
+    events.Reload()
+    return run_dir, summary, events
+
+
+def values(events, tag):
+    return [e.value for e in events.Scalars(tag)]
+
+
+def test_loss_every_weight_and_gradient_are_scalars_with_one_point_per_epoch(run):
+    _, _, events = run
+    for tag in ["loss"] + [f"weights/{n}" for n in NAMES] + [f"grads/{n}" for n in NAMES]:
+        assert [e.step for e in events.Scalars(tag)] == list(range(EPOCHS)), tag
+
+
+def test_last_logged_weights_equal_summary_json(run):
+    _, summary, events = run
+    last = [values(events, f"weights/{n}")[-1] for n in NAMES]
+    expected = [w for A in (summary["W"], summary["V"]) for row in A for w in row]
+    np.testing.assert_allclose(last, expected, rtol=1e-7)  # event files store scalars as float32
+
+
+def test_weights_and_gradients_per_epoch_follow_the_numpy_oracle(run):
+    """At step s: the weights after update s+1, and the gradient that update used (at the weights after s)."""
+    _, _, events = run
+    W, V = np.array(seed.W), np.array(seed.V)
+    for s in range(EPOCHS):
+        step = by_hand.backprop(seed.X, seed.T, W, V)
+        grads = [*step.grad_W.ravel(), *step.grad_V.ravel()]
+        np.testing.assert_allclose([values(events, f"grads/{n}")[s] for n in NAMES], grads, rtol=1e-6)
+        assert values(events, "loss")[s] == pytest.approx(step.loss.sum(), rel=1e-6)
+        np.testing.assert_allclose([values(events, f"losses/instance{i}")[s] for i in (1, 2)], step.loss, rtol=1e-6)
+        np.testing.assert_allclose(values(events, "outputs/instance2_y1")[s], step.y_out[1, 0], rtol=1e-6)
+        W, V = W - seed.lr * step.grad_W, V - seed.lr * step.grad_V
+        np.testing.assert_allclose(
+            [values(events, f"weights/{n}")[s] for n in NAMES], [*W.ravel(), *V.ravel()], rtol=1e-7
+        )
+
+
+def test_first_epoch_matches_seed_cells_23_to_28(run):
+    _, _, events = run
+    assert values(events, "loss")[0] == pytest.approx(seed.loss_before, abs=seed.DECIMALS_8)
+    after_step = [w for A in (seed.W_after_step, seed.V_after_step) for row in A for w in row]
+    np.testing.assert_allclose([values(events, f"weights/{n}")[0] for n in NAMES], after_step, atol=1e-6)
+
+
+def test_network_picture_is_logged_at_the_first_every_kth_and_after_the_last_epoch(run):
+    _, _, events = run
+    assert [image.step for image in events.Images("network")] == [0, 2, 4, 5]
+
+
+def test_hparams_hold_the_run_settings_with_final_loss_as_metric(run):
+    _, summary, events = run
+    content = events.PluginTagToContent("hparams")
+    start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"]).session_start_info
+    hparams = {k: v.number_value or v.string_value for k, v in start.hparams.items()}
+    assert hparams["lr"] == 0.5 and hparams["epochs"] == EPOCHS
+    assert (hparams["precision"], hparams["accelerator"]) == ("64-true", "cpu")
+    assert [hparams[f"init_{n}"] for n in NAMES] == [6, -3, -2, 5, 1, -2, 0.25, 2]
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
+    assert [m.name.tag for m in experiment.metric_infos] == ["final_loss"]
+    assert values(events, "final_loss") == [pytest.approx(summary["loss"], rel=1e-7)]
+
+
+def test_network_png_is_saved_in_the_run_dir(run, png_size):
+    run_dir, _, _ = run
+    assert png_size(run_dir / "network.png") == (1000, 600)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url, deadline):
+    """The first non-empty answer: the server answers {} until it has read the event files."""
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                answer = json.load(response)
+            if answer:
+                return answer
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"no answer from {url}"
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_a_tensorboard_server_lists_the_weights_gradients_and_picture(run):
+    run_dir, _, _ = run
+    port = free_port()
+    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(run_dir), "--host", "127.0.0.1"]
+    server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        scalars = get_json(f"http://127.0.0.1:{port}/data/plugin/scalars/tags", deadline)
+        images = get_json(f"http://127.0.0.1:{port}/data/plugin/images/tags", deadline)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    tags = scalars["tensorboard"]
+    assert {f"weights/{n}" for n in NAMES} | {f"grads/{n}" for n in NAMES} | {"loss"} <= set(tags)
+    assert "network" in images["tensorboard"]
