@@ -1,0 +1,33 @@
+"""The seed's walkthrough for one instance: python scripts/explain.py [overrides], e.g. explain.format=json."""
+
+import json
+import sys
+
+import hydra
+
+from backprop_by_example import picture
+from backprop_by_example.config import ConfigError, Format, check_explain
+from backprop_by_example.explain import tables, walkthrough
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="explain")
+def main(cfg):
+    try:
+        check_explain(cfg)
+    except ConfigError as error:
+        sys.exit(f"Error: {error}")
+    i = cfg.explain.instance - 1
+    x, t, W, V = list(cfg.data.X[i]), list(cfg.data.T[i]), list(cfg.model.W), list(cfg.model.V)
+    result = walkthrough(x, t, W, V)
+
+    if cfg.explain.format == Format.json:
+        print(json.dumps(result))
+    else:
+        print(tables(result, x, t, cfg.explain.instance))
+        print(f"\nPicture: {cfg.explain.picture}")
+    heading = f"Instance {cfg.explain.instance}"
+    picture.save_png(picture.render(picture.draw(x, t, W, V, heading)), cfg.explain.picture)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""scripts/explain.py: the seed's walkthrough as JSON or tables, for the seed's weights and for any others."""
+
+import json
+
+import numpy as np
+import pytest
+
+import seed_printed as seed
+from backprop_by_example import by_hand
+
+VECTORS = ["h_in", "h_out", "y_in", "y_out", "e", "grad_y_out", "grad_y_in", "grad_h_out", "grad_h_in", "grad_x"]
+
+
+@pytest.fixture(scope="session")
+def explain(script):
+    """explain(run_dir, *overrides): what scripts/explain.py prints."""
+
+    def run(run_dir, *overrides):
+        done = script("explain", run_dir, *overrides)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def seed_json(explain, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("explain")
+    return json.loads(explain(run_dir, "explain.format=json")), run_dir
+
+
+def test_json_for_the_default_config_is_the_seeds_walkthrough(seed_json):
+    result, _ = seed_json
+    for name in VECTORS + ["grad_W", "grad_V"]:
+        np.testing.assert_allclose(result[name], getattr(seed, name), rtol=1e-9, atol=0, err_msg=name)
+    assert result["loss"] == pytest.approx(sum(e**2 for e in seed.e), rel=1e-9)
+
+
+def test_engines_agree_in_float64_and_float32_is_off_as_in_seed_cell_12(seed_json):
+    engines = seed_json[0]["engines"]
+    for engine in ("by_hand", "tape", "torch_float64"):
+        np.testing.assert_allclose(engines[engine]["grad_W"], seed.grad_W, rtol=1e-9, atol=0, err_msg=engine)
+        assert engines[engine]["max_rel_diff"] < 1e-9
+    float32 = engines["torch_float32"]
+    assert float32["grad_W"][0][0] == pytest.approx(seed.grad_w11_float32, rel=1e-4)
+    assert float32["max_rel_diff"] > 0.01  # w11 and w21 are about 6% off
+
+
+def test_picture_is_a_png_of_sensible_size(seed_json, png_size):
+    _, run_dir = seed_json
+    width, height = png_size(run_dir / "network.png")
+    assert 600 <= width <= 2000 and 400 <= height <= 1500
+
+
+@pytest.mark.slow
+def test_json_for_other_weights_data_and_instance_equals_the_numpy_oracle(explain, tmp_path):
+    rng = np.random.default_rng(7)
+    X, T = rng.normal(size=(3, 2)).round(3), rng.uniform(size=(3, 2)).round(3)
+    W, V = rng.normal(size=(2, 2)).round(3), rng.normal(size=(2, 2)).round(3)
+    as_override = {key: json.dumps(A.tolist()).replace(" ", "") for key, A in dict(X=X, T=T, W=W, V=V).items()}
+    result = json.loads(
+        explain(
+            tmp_path,
+            "explain.format=json",
+            "explain.instance=3",
+            f"model.W={as_override['W']}",
+            f"model.V={as_override['V']}",
+            f"data.X={as_override['X']}",
+            f"data.T={as_override['T']}",
+        )  # fmt: skip
+    )
+    expected = by_hand.backprop(X[2:], T[2:], W, V)
+    for name in VECTORS:
+        np.testing.assert_allclose(result[name], getattr(expected, name)[0], rtol=1e-12, err_msg=name)
+    np.testing.assert_allclose(result["grad_W"], expected.grad_W, rtol=1e-12)
+    np.testing.assert_allclose(result["engines"]["torch_float64"]["grad_V"], expected.grad_V, rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_tables_show_every_seed_name_and_the_four_engines(explain, tmp_path):
+    text = explain(tmp_path)
+    for name in VECTORS + ["L ", "w11", "v22", "by_hand", "tape", "torch_float64", "torch_float32"]:
+        assert name in text
+    assert "-5.34381483665323e-08" in text and "-1.7812716122177433e-08" in text  # seed cell 7, as printed
