@@ -130,3 +130,19 @@ def test_a_tensorboard_server_lists_the_weights_gradients_and_picture(run):
     tags = scalars["tensorboard"]
     assert {f"weights/{n}" for n in NAMES} | {f"grads/{n}" for n in NAMES} | {"loss"} <= set(tags)
     assert "network" in images["tensorboard"]
+
+
+def test_wider_nets_keep_the_naming_and_large_matrices_become_histograms(config, tmp_path):
+    """W is 1 x 10: w1_1 ... w1_10 (a separator past 9 units); V is 10 x 7 = 70 entries > 64: one histogram."""
+    W = [[0.1 * (j + 1) for j in range(10)]]
+    V = [[0.01 * (j - k) for k in range(7)] for j in range(10)]
+    X, T = [[1.0], [-2.0]], [[0.5] * 7, [0.2] * 7]
+    overrides = [f"model.W={W}", f"model.V={V}", f"data.X={X}", f"data.T={T}", "trainer.max_epochs=2"]
+    train(config(*(o.replace(" ", "") for o in overrides)), tmp_path)
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"scalars": 0, "histograms": 0})
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {f"weights/w1_{j}" for j in range(1, 11)} | {f"grads/w1_{j}" for j in range(1, 11)} <= scalars
+    assert not any(tag.startswith(("weights/v", "grads/v")) for tag in scalars)
+    assert {"weights/V", "grads/V"} <= set(events.Tags()["histograms"])
+    assert [h.step for h in events.Histograms("weights/V")] == [0, 1]
