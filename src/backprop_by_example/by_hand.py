@@ -15,8 +15,14 @@ import numpy as np
 
 
 def sigmoid(z):
-    """sigmoid(z) = 1 / (1 + exp(-z)), the seed's formula."""
-    return 1.0 / (1.0 + np.exp(-z))
+    """sigmoid(z) = 1 / (1 + exp(-z)), the seed's formula, as exp(z) / (1 + exp(z)) for z < 0.
+
+    The second form is the same function, but exp never sees a large positive argument, so sigmoid(-1000)
+    is 0 without an overflow warning. For z >= 0 this is the seed's arithmetic exactly.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 class Backprop(NamedTuple):

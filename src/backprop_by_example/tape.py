@@ -54,7 +54,8 @@ class Node:
         return self._new(self.value**2, (self, 2 * self.value))
 
     def sigmoid(self):
-        s = 1.0 / (1.0 + math.exp(-self.value))
+        e = math.exp(-abs(self.value))  # never overflows; the same function as 1 / (1 + exp(-value))
+        s = 1.0 / (1.0 + e) if self.value >= 0 else e / (1.0 + e)
         return self._new(s, (self, s * (1 - s)))
 
 
