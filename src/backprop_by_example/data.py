@@ -15,5 +15,11 @@ class TrainingData(L.LightningDataModule):
         self.T = torch.tensor(T, dtype=torch.float64)
 
     def train_dataloader(self):
-        # One item, the whole (X, T); batch_size=None hands it over as it is, without per-row collation.
-        return DataLoader([(self.X, self.T)], batch_size=None)
+        """One item, this process's share of (X, T); batch_size=None hands it over whole, without per-row work.
+
+        With DDP each process takes its own contiguous share, so that every instance counts once (a
+        DistributedSampler would pad the shares by repeating instances).
+        """
+        rank, world = self.trainer.global_rank, self.trainer.world_size
+        X, T = torch.tensor_split(self.X, world)[rank], torch.tensor_split(self.T, world)[rank]
+        return DataLoader([(X, T)], batch_size=None)

@@ -13,6 +13,9 @@ class BackpropModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.net = Network(W, V)
+        # Epochs these weights have been trained for. A buffer, so that it travels with the weights: into
+        # checkpoints (resume) and back from the worker processes of ddp_spawn.
+        self.register_buffer("epochs_done", torch.zeros((), dtype=torch.long))
 
     def forward(self, X):
         return self.net(X)
@@ -26,8 +29,13 @@ class BackpropModule(L.LightningModule):
         Y = self(X)
         losses = squared_error(Y, T)
         loss = losses.sum()
-        self.log("loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(X))
-        return {"loss": loss, "losses": losses.detach(), "Y": Y.detach()}  # the extras for the TensorBoard log
+        self.log("loss", loss, on_step=False, on_epoch=True, prog_bar=True, reduce_fx="sum", sync_dist=True)
+        # DDP averages the gradients of its processes, each of which holds a share of the instances:
+        # world_size times the mean of the shares' gradients is their sum, the gradient of the summed loss.
+        return {"loss": loss * self.trainer.world_size, "losses": losses.detach(), "Y": Y.detach()}
+
+    def on_train_epoch_end(self):
+        self.epochs_done += 1
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
