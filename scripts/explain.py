@@ -1,21 +1,18 @@
 """The seed's walkthrough for one instance: python scripts/explain.py [overrides], e.g. explain.format=json."""
 
 import json
-import sys
 
 import hydra
 
 from backprop_by_example import picture
-from backprop_by_example.config import ConfigError, Format, check_explain
+from backprop_by_example.config import Format, check_explain, one_line_errors
 from backprop_by_example.explain import tables, walkthrough
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="explain")
 def main(cfg):
-    try:
+    with one_line_errors():
         check_explain(cfg)
-    except ConfigError as error:
-        sys.exit(f"Error: {error}")
     i = cfg.explain.instance - 1
     x, t, W, V = list(cfg.data.X[i]), list(cfg.data.T[i]), list(cfg.model.W), list(cfg.model.V)
     result = walkthrough(x, t, W, V)

@@ -24,17 +24,30 @@ def config():
     return make
 
 
+def command(name, *args):
+    """The command line of `python scripts/<name>.py args...`, runnable from any directory."""
+    return [sys.executable, str(ROOT / "scripts" / f"{name}.py"), *args]
+
+
 @pytest.fixture(scope="session")
 def script():
     """script(name, run_dir, *overrides): `python scripts/<name>.py` in a fresh process, from the repo root."""
 
     def run(name, run_dir, *overrides):
-        return subprocess.run(
-            [sys.executable, f"scripts/{name}.py", f"hydra.run.dir={run_dir}", *overrides],
-            cwd=ROOT, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+        args = command(name, f"hydra.run.dir={run_dir}", *overrides)
+        return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def start_train():
+    """start_train(cwd, *overrides): scripts/train.py started in the background -> subprocess.Popen."""
+
+    def start(cwd, *overrides, **popen):
+        return subprocess.Popen(command("train", *overrides, *QUIET), cwd=cwd, text=True, **popen)
+
+    return start
 
 
 @pytest.fixture

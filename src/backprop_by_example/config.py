@@ -4,12 +4,17 @@ The values live in `conf/`; this file only says what each key must be.
 """
 
 import math
+import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
+import torch
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 # A matrix is a list of rows. The rows are typed Any because OmegaConf 2.3 rejects ints merged into a
 # list[list[float]] (omry/omegaconf#1054), and `model.W=[[1,2],[3,4]]` must work; `check` does the rest.
@@ -67,6 +72,7 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     log: LogConfig = field(default_factory=LogConfig)
     seed: int = MISSING
+    ckpt_path: str | None = None  # a checkpoint to continue from, e.g. <run dir>/checkpoints/last.ckpt
 
 
 class Format(Enum):
@@ -89,11 +95,24 @@ class ExplainConfig:
 
 
 ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+# ${pid:} in a run dir's name: two runs started in the same second still get dirs of their own
+OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
 ConfigStore.instance().store(name="explain_schema", node=ExplainConfig)
 
 
 class ConfigError(ValueError):
     """A config value that cannot work; the message names the key and says what was expected."""
+
+
+@contextmanager
+def one_line_errors():
+    """A ConfigError becomes one line on stderr and exit status 1; HYDRA_FULL_ERROR=1 keeps the traceback."""
+    try:
+        yield
+    except ConfigError as error:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        sys.exit(f"Error: {error}")
 
 
 def check(cfg):
@@ -105,6 +124,11 @@ def check(cfg):
     _expect(1 <= instance <= len(X), "log.picture_instance", f"an instance from 1 to {len(X)}", instance)
     _expect(every >= 1, "log.picture_every_n_epochs", "a number of epochs >= 1", every)
     _expect(cfg.trainer.max_epochs >= 0, "trainer.max_epochs", "a number of epochs >= 0", cfg.trainer.max_epochs)
+    accelerator = cfg.trainer.accelerator
+    no_gpu = accelerator in ("gpu", "cuda") and not torch.cuda.is_available()
+    _expect(not no_gpu, "trainer.accelerator", "cpu or auto: this machine has no CUDA GPU", accelerator)
+    ckpt = cfg.ckpt_path
+    _expect(ckpt is None or Path(ckpt).is_file(), "ckpt_path", "an existing checkpoint file", ckpt)
 
 
 def check_explain(cfg):

@@ -5,11 +5,13 @@ import time
 from pathlib import Path
 
 import lightning as L
+import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
-from backprop_by_example.config import check
+from backprop_by_example.config import ConfigError, check
 from backprop_by_example.data import TrainingData
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.network import squared_error
@@ -24,30 +26,40 @@ def build(cfg, run_dir):
         log = OmegaConf.to_container(cfg.log)
         del log["details"]
         callbacks.append(BackpropLog(run_dir, **log))
-    trainer = L.Trainer(
-        **OmegaConf.to_container(cfg.trainer, resolve=True),
-        default_root_dir=run_dir,
-        # the hparams go in at the end, with the final loss as their metric (see `train`)
-        logger=TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False),
-        callbacks=callbacks,
-    )
+    try:
+        trainer = L.Trainer(
+            **OmegaConf.to_container(cfg.trainer, resolve=True),
+            default_root_dir=run_dir,
+            # the hparams go in at the end, with the final loss as their metric (see `train`)
+            logger=TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False),
+            callbacks=callbacks,
+            use_distributed_sampler=False,  # TrainingData shares the instances out itself
+        )
+    except (ValueError, MisconfigurationException) as error:  # Lightning's own check of its arguments
+        raise ConfigError(f"trainer: {error}") from error
     with trainer.init_module():  # parameters are created in the precision's dtype
-        module = BackpropModule(W=list(cfg.model.W), V=list(cfg.model.V), lr=cfg.optimizer.lr)
-    data = TrainingData(X=list(cfg.data.X), T=list(cfg.data.T))
+        module = BackpropModule(W=_plain(cfg.model.W), V=_plain(cfg.model.V), lr=cfg.optimizer.lr)
+    data = TrainingData(X=_plain(cfg.data.X), T=_plain(cfg.data.T))
     return trainer, module, data
 
 
 def train(cfg, run_dir):
-    """Fit, then write and return `summary.json`: final weights, outputs and losses per instance."""
+    """Fit, then write and return `summary.json`: final weights, outputs and losses per instance.
+
+    In a DDP run every process trains; only the first (global rank 0) writes and returns the summary.
+    """
     check(cfg)
     trainer, module, data = build(cfg, run_dir)
     start = time.perf_counter()
-    trainer.fit(module, datamodule=data)
+    trainer.fit(module, datamodule=data, ckpt_path=cfg.ckpt_path, weights_only=True)
     fit_seconds = time.perf_counter() - start
+    if not trainer.is_global_zero:
+        return None
 
     net = module.net
     X, T = (a.to(net.W) for a in (data.X, data.T))
-    Y = net(X).detach()
+    with torch.no_grad():
+        Y = net(X)
     losses = squared_error(Y, T)
     summary = {
         "W": net.W.tolist(),
@@ -55,7 +67,7 @@ def train(cfg, run_dir):
         "outputs": Y.tolist(),
         "losses": losses.tolist(),
         "loss": losses.sum().item(),
-        "epochs": trainer.current_epoch,
+        "epochs": module.epochs_done.item(),
         "accelerator": trainer.strategy.root_device.type,
         "precision": trainer.precision,
         "fit_seconds": fit_seconds,
@@ -63,6 +75,11 @@ def train(cfg, run_dir):
     trainer.logger.log_hyperparams(hparams(cfg, trainer, cfg.log.max_scalars), {"final_loss": summary["loss"]})
     Path(run_dir, "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _plain(matrix):
+    """A config matrix as nested Python lists: what checkpoints can hold and `weights_only` loading accepts."""
+    return OmegaConf.to_container(matrix)
 
 
 def report(summary, T, run_dir):
