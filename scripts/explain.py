@@ -5,16 +5,14 @@ import json
 import hydra
 
 from backprop_by_example import picture
-from backprop_by_example.config import Format, check_explain, one_line_errors
-from backprop_by_example.explain import tables, walkthrough
+from backprop_by_example.config import Format, one_line_errors
+from backprop_by_example.explain import instance, tables, walkthrough
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="explain")
 def main(cfg):
     with one_line_errors():
-        check_explain(cfg)
-    i = cfg.explain.instance - 1
-    x, t, W, V = list(cfg.data.X[i]), list(cfg.data.T[i]), list(cfg.model.W), list(cfg.model.V)
+        x, t, W, V = instance(cfg)
     result = walkthrough(x, t, W, V)
 
     if cfg.explain.format == Format.json:

@@ -15,7 +15,7 @@ def main(cfg):
     with one_line_errors():  # a value to fix in the config is not a bug: no traceback
         summary = train(cfg, run_dir)
     if summary is not None:  # None: a DDP process other than the first
-        print(report(summary, cfg.data.T, run_dir))
+        print(report(summary, run_dir))
 
 
 if __name__ == "__main__":

@@ -10,18 +10,26 @@ CASES = {
     "W not a number": ("model.W=[[1,a],[3,4]]", "model.W: expected finite numbers, got 'a' at [0][1]"),
     "W ragged": ("model.W=[[1,2],[3]]", "model.W: expected rows of one and the same length, got [2, 1]"),
     "W empty": ("model.W=[]", "model.W: expected a non-empty list of rows, like [[1,2],[3,4]], got []"),
-    "V rows do not fit W": (
+    "W does not fit the dims": (
+        "model.W=[[1,2,3],[4,5,6]]",
+        "model.W: expected a 2 x 2 matrix (model.input_dim x model.hidden_dim), got 2 x 3",
+    ),
+    "V does not fit the dims": (
         "model.V=[[1,2],[3,4],[5,6]]",
-        "model.V: expected 2 rows, one per hidden unit (the columns of model.W), got 3",
+        "model.V: expected a 2 x 2 matrix (model.hidden_dim x model.output_dim), got 3 x 2",
     ),
-    "X width does not fit W": (
+    "given weights do not fit changed dims": (
+        "model.hidden_dim=3",
+        "model.W: expected a 2 x 3 matrix (model.input_dim x model.hidden_dim), got 2 x 2",
+    ),
+    "dims zero": ("model.hidden_dim=0", "model.hidden_dim: expected a number of units >= 1, got 0"),
+    "X width does not fit the dims": (
         "data.X=[[1,2,3],[4,5,6]]",
-        "data.X: expected 2 columns, one per input (the rows of model.W), got 3",
+        "data.X: expected 2 columns (model.input_dim), got 3",
     ),
-    "T width does not fit V": (
-        "data.T=[[1],[0]]",
-        "data.T: expected 2 columns, one per output (the columns of model.V), got 1",
-    ),
+    "T width does not fit the dims": ("data.T=[[1],[0]]", "data.T: expected 2 columns (model.output_dim), got 1"),
+    "no data": ("data=csv", "data: expected data.X and data.T, or a CSV file in data.path (data=csv data.path=FILE)"),
+    "batch size zero": ("data.batch_size=0", "data.batch_size: expected a number of rows >= 1, or null, got 0"),
     "T and X row counts differ": (
         "data.T=[[1,0]]",
         "data.T: expected 2 rows, one target per instance of data.X, got 1",
@@ -29,10 +37,6 @@ CASES = {
     "X has inf": ("data.X=[[3,inf],[-1,4]]", "data.X: expected finite numbers, got inf at [0][1]"),
     "lr zero": ("optimizer.lr=0", "optimizer.lr: expected a learning rate > 0, got 0.0"),
     "lr nan": ("optimizer.lr=nan", "optimizer.lr: expected a learning rate > 0, got nan"),
-    "picture of a missing instance": (
-        "log.picture_instance=3",
-        "log.picture_instance: expected an instance from 1 to 2, got 3",
-    ),
     "picture every 0 epochs": (
         "log.picture_every_n_epochs=0",
         "log.picture_every_n_epochs: expected a number of epochs >= 1, got 0",
@@ -83,3 +87,8 @@ def test_gpu_without_cuda_is_refused(config):
 def test_unsupported_precision_is_refused_by_lightnings_check(config, tmp_path):
     with pytest.raises(ConfigError, match="^trainer: Precision '8-true' is invalid"):
         build(config("trainer.precision=8-true"), tmp_path)
+
+
+def test_picture_of_a_missing_instance_is_refused(config, tmp_path):
+    with pytest.raises(ConfigError, match=r"^log.picture_instance: expected an instance from 1 to 2, got 3$"):
+        build(config("log.picture_instance=3"), tmp_path)

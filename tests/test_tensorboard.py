@@ -137,7 +137,8 @@ def test_wider_nets_keep_the_naming_and_large_matrices_become_histograms(config,
     W = [[0.1 * (j + 1) for j in range(10)]]
     V = [[0.01 * (j - k) for k in range(7)] for j in range(10)]
     X, T = [[1.0], [-2.0]], [[0.5] * 7, [0.2] * 7]
-    overrides = [f"model.W={W}", f"model.V={V}", f"data.X={X}", f"data.T={T}", "trainer.max_epochs=2"]
+    dims = ["model.input_dim=1", "model.hidden_dim=10", "model.output_dim=7"]
+    overrides = [*dims, f"model.W={W}", f"model.V={V}", f"data.X={X}", f"data.T={T}", "trainer.max_epochs=2"]
     train(config(*(o.replace(" ", "") for o in overrides)), tmp_path)
     events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"scalars": 0, "histograms": 0})
     events.Reload()

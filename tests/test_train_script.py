@@ -8,7 +8,7 @@ from backprop_by_example import by_hand
 
 pytestmark = pytest.mark.slow
 
-SUMMARY_KEYS = {"W", "V", "outputs", "losses", "loss", "epochs", "accelerator", "precision", "fit_seconds"}
+SUMMARY_KEYS = {"W", "V", "outputs", "targets", "losses", "loss", "epochs", "accelerator", "precision", "fit_seconds"}
 
 
 def test_default_run_reproduces_seed_cells_29_and_30(run_train, tmp_path):

@@ -23,14 +23,20 @@ Matrix = list[list[Any]]
 
 @dataclass
 class ModelConfig:
-    W: Matrix = MISSING  # inputs x hidden
-    V: Matrix = MISSING  # hidden x outputs
+    input_dim: int = MISSING
+    hidden_dim: int = MISSING
+    output_dim: int = MISSING
+    W: Matrix | None = MISSING  # input_dim x hidden_dim; None: 0.1 * uniform[0, 1) from `seed`
+    V: Matrix | None = MISSING  # hidden_dim x output_dim; likewise
 
 
 @dataclass
 class DataConfig:
-    X: Matrix = MISSING  # instances x inputs
-    T: Matrix = MISSING  # instances x outputs
+    X: Matrix | None = None  # instances x inputs, or
+    T: Matrix | None = None  # instances x outputs, or
+    path: str | None = None  # a CSV file with columns x1, x2, ..., t1, t2, ...
+    batch_size: int | None = MISSING  # None: all instances in one batch
+    shuffle: bool = MISSING
 
 
 @dataclass
@@ -92,6 +98,7 @@ class ExplainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     explain: ExplainOptions = field(default_factory=ExplainOptions)
+    seed: int = MISSING
 
 
 ConfigStore.instance().store(name="train_schema", node=TrainConfig)
@@ -117,11 +124,13 @@ def one_line_errors():
 
 def check(cfg):
     """Raise ConfigError for values the types cannot rule out: shapes that do not fit, non-numbers, lr <= 0."""
-    X = check_network(cfg)
+    check_network(cfg)
     lr = cfg.optimizer.lr
     _expect(math.isfinite(lr) and lr > 0, "optimizer.lr", "a learning rate > 0", lr)
-    instance, every = cfg.log.picture_instance, cfg.log.picture_every_n_epochs
-    _expect(1 <= instance <= len(X), "log.picture_instance", f"an instance from 1 to {len(X)}", instance)
+    batch_size = cfg.data.batch_size
+    _expect(batch_size is None or batch_size >= 1, "data.batch_size", "a number of rows >= 1, or null", batch_size)
+    every = cfg.log.picture_every_n_epochs
+    _expect(cfg.log.picture_instance >= 1, "log.picture_instance", "an instance >= 1", cfg.log.picture_instance)
     _expect(every >= 1, "log.picture_every_n_epochs", "a number of epochs >= 1", every)
     _expect(cfg.trainer.max_epochs >= 0, "trainer.max_epochs", "a number of epochs >= 0", cfg.trainer.max_epochs)
     accelerator = cfg.trainer.accelerator
@@ -131,24 +140,43 @@ def check(cfg):
     _expect(ckpt is None or Path(ckpt).is_file(), "ckpt_path", "an existing checkpoint file", ckpt)
 
 
-def check_explain(cfg):
-    X = check_network(cfg)
-    instance = cfg.explain.instance
-    _expect(1 <= instance <= len(X), "explain.instance", f"an instance from 1 to {len(X)}", instance)
+def check_instance(key, instance, n):
+    """An instance number (1 = the first row) that the data has."""
+    _expect(1 <= instance <= n, key, f"an instance from 1 to {n}", instance)
 
 
 def check_network(cfg):
-    """Check model.W, model.V, data.X and data.T: numbers, and shapes that fit together. Returns data.X."""
-    W = _matrix(cfg.model.W, "model.W")
-    V = _matrix(cfg.model.V, "model.V")
-    X = _matrix(cfg.data.X, "data.X")
-    T = _matrix(cfg.data.T, "data.T")
-    inputs, hidden, outputs = len(W), len(W[0]), len(V[0])
-    _expect(len(V) == hidden, "model.V", f"{hidden} rows, one per hidden unit (the columns of model.W)", len(V))
-    _expect(len(X[0]) == inputs, "data.X", f"{inputs} columns, one per input (the rows of model.W)", len(X[0]))
-    _expect(len(T[0]) == outputs, "data.T", f"{outputs} columns, one per output (the columns of model.V)", len(T[0]))
-    _expect(len(T) == len(X), "data.T", f"{len(X)} rows, one target per instance of data.X", len(T))
-    return X
+    """Check the model's dims, the given weights and the data in the config against each other."""
+    model, data = cfg.model, cfg.data
+    dims = {
+        "model.input_dim": model.input_dim,
+        "model.hidden_dim": model.hidden_dim,
+        "model.output_dim": model.output_dim,
+    }
+    for key, dim in dims.items():
+        _expect(dim >= 1, key, "a number of units >= 1", dim)
+    _shape(model.W, "model.W", (model.input_dim, model.hidden_dim), "model.input_dim x model.hidden_dim")
+    _shape(model.V, "model.V", (model.hidden_dim, model.output_dim), "model.hidden_dim x model.output_dim")
+    if OmegaConf.is_missing(data, "path") or (data.path is None) == (data.X is None or data.T is None):
+        raise ConfigError("data: expected data.X and data.T, or a CSV file in data.path (data=csv data.path=FILE)")
+    if data.path is None:
+        X = _matrix(data.X, "data.X")
+        T = _matrix(data.T, "data.T")
+        _expect(len(X[0]) == model.input_dim, "data.X", f"{model.input_dim} columns (model.input_dim)", len(X[0]))
+        _expect(len(T[0]) == model.output_dim, "data.T", f"{model.output_dim} columns (model.output_dim)", len(T[0]))
+        _expect(len(T) == len(X), "data.T", f"{len(X)} rows, one target per instance of data.X", len(T))
+
+
+def plain(matrix):
+    """A config matrix as nested Python lists (what checkpoints can hold and `weights_only` loading accepts)."""
+    return None if matrix is None else OmegaConf.to_container(matrix)
+
+
+def _shape(value, key, shape, names):
+    if value is not None:
+        rows = _matrix(value, key)
+        got = (len(rows), len(rows[0]))
+        _expect(got == shape, key, f"a {shape[0]} x {shape[1]} matrix ({names})", f"{got[0]} x {got[1]}")
 
 
 def _matrix(value, key):

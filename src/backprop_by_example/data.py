@@ -1,25 +1,139 @@
-"""The training data: instances X (one row each) with targets T, served as one full batch per epoch."""
+"""The training data: instances X (one row each) with targets T, served as whole batches of rows.
+
+By default the seed's two instances, as one full batch per epoch (cell 29). `data.batch_size` cuts each epoch
+into batches of that many rows, in data order or, with `data.shuffle=true`, in a seeded order.
+"""
+
+from pathlib import Path
 
 import lightning as L
+import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from backprop_by_example.config import ConfigError
 
 
 class TrainingData(L.LightningDataModule):
-    """X is instances x inputs, T is instances x outputs; by default the seed's two instances."""
+    """X is instances x inputs, T is instances x outputs, both held in `dtype` (the run's precision)."""
 
-    def __init__(self, X, T):
+    def __init__(self, X, T, batch_size=None, shuffle=False, seed=0, dtype=torch.float64):
         super().__init__()
-        # float64 keeps the config's numbers exact; the module casts to the run's precision.
-        self.X = torch.tensor(X, dtype=torch.float64)
-        self.T = torch.tensor(T, dtype=torch.float64)
+        # torch.as_tensor reads the float64 numbers straight into dtype: exact in float64, rounded once in float32
+        self.X = torch.as_tensor(np.asarray(X, dtype=np.float64), dtype=dtype)
+        self.T = torch.as_tensor(np.asarray(T, dtype=np.float64), dtype=dtype)
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
 
     def train_dataloader(self):
-        """One item, this process's share of (X, T); batch_size=None hands it over whole, without per-row work.
-
-        With DDP each process takes its own contiguous share, so that every instance counts once (a
-        DistributedSampler would pad the shares by repeating instances).
-        """
+        device = self.trainer.strategy.root_device  # once per fit, not once per batch
         rank, world = self.trainer.global_rank, self.trainer.world_size
-        X, T = torch.tensor_split(self.X, world)[rank], torch.tensor_split(self.T, world)[rank]
-        return DataLoader([(X, T)], batch_size=None)
+        batches = Batches(len(self.X), self.batch_size, self.shuffle, self.seed, rank, world)
+        # batch_size=None: the sampler's index goes to the dataset as it is, a whole batch at once, no collation
+        return DataLoader(Instances(self.X.to(device), self.T.to(device)), sampler=batches, batch_size=None)
+
+
+class Instances(Dataset):
+    """instances[index] = (X[index], T[index]), where `index` picks a whole batch of rows at once."""
+
+    def __init__(self, X, T):
+        self.X, self.T = X, T
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, index):
+        return self.X[index], self.T[index]
+
+
+class Batches(Sampler):
+    """The rows of each batch of an epoch: a slice (data order, no copy) or an index tensor (shuffled).
+
+    With several processes (DDP) every batch is shared out: each process takes its own contiguous part, so that
+    every instance counts once per epoch, and every process runs the same number of steps.
+    """
+
+    def __init__(self, n, batch_size, shuffle, seed, rank=0, world=1):
+        self.n, self.size = n, batch_size or n
+        self.shuffle, self.seed, self.rank, self.world = shuffle, seed, rank, world
+        self.epoch = 0
+
+    def set_epoch(self, epoch):  # Lightning calls this at the start of every epoch
+        self.epoch = epoch
+
+    def __len__(self):
+        return -(-self.n // self.size)
+
+    def __iter__(self):
+        if self.shuffle:  # a new order every epoch, the same for the same seed and epoch (also after a resume)
+            order = torch.from_numpy(np.random.default_rng([self.seed, self.epoch]).permutation(self.n))
+        for start in range(0, self.n, self.size):
+            begin, end = self._share(start, min(start + self.size, self.n))
+            yield order[begin:end] if self.shuffle else slice(begin, end)
+
+    def _share(self, start, stop):
+        """This process's part of rows start..stop: the first (stop - start) % world parts get one row more."""
+        part, extra = divmod(stop - start, self.world)
+        begin = start + self.rank * part + min(self.rank, extra)
+        return begin, begin + part + (self.rank < extra)
+
+
+def read_csv(path, input_dim, output_dim):
+    """X and T from a CSV file with a header row naming the columns x1, x2, ... and t1, t2, ... (in any order)."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"data.path: expected a CSV file, got {path} (no such file)")
+    with file.open() as f:
+        names = [name.strip() for name in f.readline().split(",")]
+    if names == [""]:
+        raise ConfigError(f"data.path: {path} is empty; expected a header row like x1,x2,t1,t2 and rows of numbers")
+    inputs = [f"x{i}" for i in range(1, input_dim + 1)]
+    targets = [f"t{k}" for k in range(1, output_dim + 1)]
+    if sorted(names) != sorted(inputs + targets):
+        raise ConfigError(
+            f"data.path: {path} has the columns {','.join(names)}; expected {','.join(inputs + targets)} "
+            f"(model.input_dim = {input_dim}, model.output_dim = {output_dim})"
+        )
+    try:
+        rows = np.loadtxt(file, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+    except ValueError:
+        raise ConfigError(_first_bad_line(file, names)) from None
+    if len(rows) == 0:
+        raise ConfigError(f"data.path: {path} has a header but no rows of numbers")
+    finite = np.isfinite(rows).all(axis=1)
+    if not finite.all():
+        line = int(np.argmin(finite)) + 2  # + the header, counted from 1
+        raise ConfigError(f"data.path: {path}, line {line}: expected finite numbers, got {_line(file, line)}")
+    column = {name: j for j, name in enumerate(names)}
+    return rows[:, [column[c] for c in inputs]], rows[:, [column[c] for c in targets]]
+
+
+def _first_bad_line(file, names):
+    """The message for the first line numpy could not read (only called when there is one)."""
+    with file.open() as f:
+        next(f)
+        for number, line in enumerate(f, start=2):
+            values = [v.strip() for v in line.split(",")]
+            if values == [""]:
+                continue
+            if len(values) != len(names):
+                return f"data.path: {file}, line {number}: expected {len(names)} values, got {len(values)}"
+            for name, value in zip(names, values, strict=True):
+                try:
+                    float(value)
+                except ValueError:
+                    return f"data.path: {file}, line {number}: expected a number in column {name}, got {value!r}"
+    return f"data.path: {file}: expected rows of numbers"
+
+
+def _line(file, number):
+    with file.open() as f:
+        for n, line in enumerate(f, start=1):
+            if n == number:
+                return line.strip()
+
+
+def load(data, model):
+    """(X, T) as float64 arrays, from `data.X` and `data.T` or from the CSV file `data.path`."""
+    if data.path is not None:
+        return read_csv(data.path, model.input_dim, model.output_dim)
+    return np.asarray(data.X, dtype=np.float64), np.asarray(data.T, dtype=np.float64)

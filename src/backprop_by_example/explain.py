@@ -8,7 +8,9 @@ import numpy as np
 import torch
 
 from backprop_by_example import by_hand, tape
-from backprop_by_example.network import Network, squared_error, weight_names
+from backprop_by_example.config import check_instance, check_network, plain
+from backprop_by_example.data import load
+from backprop_by_example.network import Network, initial_weights, squared_error, weight_names
 
 FORWARD = [
     ("h_in", "x @ W"),
@@ -26,6 +28,19 @@ BACKWARD = [
 ]
 WEIGHT_GRADS = [("grad_V", "outer(h_out, grad_y_in)"), ("grad_W", "outer(x, grad_h_in)")]
 ENGINES = ["by_hand", "tape", "torch_float64", "torch_float32"]
+
+
+def instance(cfg):
+    """(x, t, W, V) for `cfg.explain.instance`, from the same model and data keys as training uses."""
+    check_network(cfg)
+    X, T = load(cfg.data, cfg.model)
+    check_instance("explain.instance", cfg.explain.instance, len(X))
+    model = cfg.model
+    W, V = initial_weights(
+        plain(model.W), plain(model.V), model.input_dim, model.hidden_dim, model.output_dim, cfg.seed
+    )
+    i = cfg.explain.instance - 1
+    return X[i].tolist(), T[i].tolist(), W, V
 
 
 def walkthrough(x, t, W, V):

@@ -2,6 +2,7 @@
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -33,6 +34,17 @@ class Network(nn.Module):
 
     def forward(self, X):
         return self.activations(X).y_out
+
+
+def initial_weights(W, V, input_dim, hidden_dim, output_dim, seed):
+    """W and V as given, or, where None, drawn like the seed's NeuralNetwork (cell 21): 0.1 * uniform[0, 1).
+
+    Both are always drawn, W first, so a random V is the same whether or not W is given.
+    """
+    rng = np.random.default_rng(seed)
+    W_random = 0.1 * rng.random((input_dim, hidden_dim))
+    V_random = 0.1 * rng.random((hidden_dim, output_dim))
+    return (W_random.tolist() if W is None else W), (V_random.tolist() if V is None else V)
 
 
 def squared_error(Y, T):

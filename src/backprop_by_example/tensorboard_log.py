@@ -72,18 +72,24 @@ class BackpropLog(Callback):
             picture.save_png(image, save_as)
 
 
-def hparams(cfg, trainer, max_scalars):
+def hparams(cfg, trainer, module):
     """The values that define a run, for TensorBoard's HPARAMS tab."""
+    model = cfg.model
     params = {
         "lr": cfg.optimizer.lr,
         "epochs": cfg.trainer.max_epochs,
         "precision": str(trainer.precision),
         "accelerator": trainer.strategy.root_device.type,
         "seed": cfg.seed,
+        "dims": f"{model.input_dim}-{model.hidden_dim}-{model.output_dim}",
+        "init": "given" if model.W is not None and model.V is not None else "random",
+        "batch_size": cfg.data.batch_size or "all",
+        "shuffle": cfg.data.shuffle,
     }
-    for name, A in (("w", cfg.model.W), ("v", cfg.model.V)):
-        if len(A) * len(A[0]) <= max_scalars:
-            params |= _entries(f"init_{name}", A)
+    for name in ("W", "V"):
+        A = module.hparams[name]  # the initial weights, given or drawn
+        if len(A) * len(A[0]) <= cfg.log.max_scalars:
+            params |= _entries(f"init_{name.lower()}", A)
     return params
 
 

@@ -11,11 +11,13 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
-from backprop_by_example.config import ConfigError, check
-from backprop_by_example.data import TrainingData
+from backprop_by_example.config import ConfigError, check, check_instance, plain
+from backprop_by_example.data import TrainingData, load
 from backprop_by_example.module import BackpropModule
-from backprop_by_example.network import squared_error
+from backprop_by_example.network import initial_weights, squared_error
 from backprop_by_example.tensorboard_log import BackpropLog, hparams
+
+MAX_INSTANCES_IN_SUMMARY = 10_000  # beyond, summary.json holds null for the per-instance outputs and losses
 
 
 def build(cfg, run_dir):
@@ -37,9 +39,15 @@ def build(cfg, run_dir):
         )
     except (ValueError, MisconfigurationException) as error:  # Lightning's own check of its arguments
         raise ConfigError(f"trainer: {error}") from error
+    X, T = load(cfg.data, cfg.model)
+    check_instance("log.picture_instance", cfg.log.picture_instance, len(X))
+    model = cfg.model
+    W, V = initial_weights(
+        plain(model.W), plain(model.V), model.input_dim, model.hidden_dim, model.output_dim, cfg.seed
+    )
     with trainer.init_module():  # parameters are created in the precision's dtype
-        module = BackpropModule(W=_plain(cfg.model.W), V=_plain(cfg.model.V), lr=cfg.optimizer.lr)
-    data = TrainingData(X=_plain(cfg.data.X), T=_plain(cfg.data.T))
+        module = BackpropModule(W=W, V=V, lr=cfg.optimizer.lr)
+    data = TrainingData(X, T, cfg.data.batch_size, cfg.data.shuffle, cfg.seed, dtype=module.net.W.dtype)
     return trainer, module, data
 
 
@@ -61,32 +69,32 @@ def train(cfg, run_dir):
     with torch.no_grad():
         Y = net(X)
     losses = squared_error(Y, T)
+    per_instance = len(X) <= MAX_INSTANCES_IN_SUMMARY
     summary = {
         "W": net.W.tolist(),
         "V": net.V.tolist(),
-        "outputs": Y.tolist(),
-        "losses": losses.tolist(),
+        "outputs": Y.tolist() if per_instance else None,
+        "targets": T.tolist() if per_instance else None,
+        "losses": losses.tolist() if per_instance else None,
         "loss": losses.sum().item(),
         "epochs": module.epochs_done.item(),
         "accelerator": trainer.strategy.root_device.type,
         "precision": trainer.precision,
         "fit_seconds": fit_seconds,
     }
-    trainer.logger.log_hyperparams(hparams(cfg, trainer, cfg.log.max_scalars), {"final_loss": summary["loss"]})
+    trainer.logger.log_hyperparams(hparams(cfg, trainer, module), {"final_loss": summary["loss"]})
     Path(run_dir, "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
 
-def _plain(matrix):
-    """A config matrix as nested Python lists: what checkpoints can hold and `weights_only` loading accepts."""
-    return OmegaConf.to_container(matrix)
-
-
-def report(summary, T, run_dir):
-    """A few readable lines: outputs against targets, the final weights, where to look next."""
+def report(summary, run_dir, shown=10):
+    """A few readable lines: outputs against targets (the first `shown` instances), the final weights, where to look."""
     lines = [f"After {summary['epochs']} epochs (precision {summary['precision']}, on {summary['accelerator']}):"]
-    for i, (y, t, loss) in enumerate(zip(summary["outputs"], T, summary["losses"], strict=True), start=1):
+    rows = list(zip(summary["outputs"] or [], summary["targets"] or [], summary["losses"] or [], strict=True))
+    for i, (y, t, loss) in enumerate(rows[:shown], start=1):
         lines.append(f"  instance {i}: y = {_row(y)}  target {_row(t, '.8g')}  loss {loss:.8f}")
+    if len(rows) > shown:
+        lines.append(f"  ... and {len(rows) - shown} more instances")
     lines.append(f"  total loss {summary['loss']:.8f}")
     for name in ("W", "V"):
         lines.append(f"  {name} = [{', '.join(_row(r) for r in summary[name])}]")
