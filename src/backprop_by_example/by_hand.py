@@ -67,11 +67,17 @@ def backprop(X, T, W, V) -> Backprop:
     )  # fmt: skip
 
 
-def train(X, T, W, V, lr, epochs):
-    """Full-batch gradient descent as in the seed's cells 23-29: W -= lr * grad_W, V -= lr * grad_V."""
+def train(X, T, W, V, lr, epochs, batch_size=None):
+    """Gradient descent as in the seed's cells 23-29: W -= lr * grad_W, V -= lr * grad_V for each batch.
+
+    batch_size None: one full batch per epoch (the seed); otherwise batches of that many rows, in data order.
+    """
+    X, T = np.asarray(X, dtype=np.float64), np.asarray(T, dtype=np.float64)
     W, V = np.array(W, dtype=np.float64), np.array(V, dtype=np.float64)
+    size = batch_size or len(X)
     for _ in range(epochs):
-        step = backprop(X, T, W, V)
-        W -= lr * step.grad_W
-        V -= lr * step.grad_V
+        for start in range(0, len(X), size):
+            step = backprop(X[start : start + size], T[start : start + size], W, V)
+            W -= lr * step.grad_W
+            V -= lr * step.grad_V
     return W, V

@@ -1,0 +1,127 @@
+"""Beyond the seed's data: random initial weights, CSV files, mini-batches, and whole-tensor batches."""
+
+import numpy as np
+import pytest
+
+import seed_printed as seed
+from backprop_by_example import by_hand
+from backprop_by_example.config import ConfigError
+from backprop_by_example.data import Instances, read_csv
+from backprop_by_example.training import build, train
+
+FAST = "log.details=false"
+
+
+def write_csv(path, header, rows):
+    path.write_text(header + "\n" + "".join(",".join(str(v) for v in row) + "\n" for row in rows))
+    return path
+
+
+def initial(config, tmp_path, *overrides):
+    _, module, _ = build(config("model=random", *overrides), tmp_path)
+    return module.net.W.detach().numpy(), module.net.V.detach().numpy()
+
+
+def test_random_init_is_seeded_in_range_and_shaped_by_the_dims(config, tmp_path):
+    W, V = initial(config, tmp_path, "model.input_dim=3", "model.hidden_dim=5", "data.X=[[1,2,3]]", "data.T=[[1,0]]")
+    W_again, V_again = initial(
+        config, tmp_path, "model.input_dim=3", "model.hidden_dim=5", "data.X=[[1,2,3]]", "data.T=[[1,0]]"
+    )
+    assert (W.shape, V.shape) == ((3, 5), (5, 2))
+    assert ((0 <= W) & (W < 0.1)).all() and ((0 <= V) & (V < 0.1)).all()
+    assert (W == W_again).all() and (V == V_again).all()
+
+
+def test_different_seeds_draw_different_weights(config, tmp_path):
+    W0, V0 = initial(config, tmp_path, "seed=0")
+    W1, V1 = initial(config, tmp_path, "seed=1")
+    assert not np.allclose(W0, W1) and not np.allclose(V0, V1)
+
+
+def test_a_3_5_2_net_trained_from_csv_matches_the_numpy_oracle(config, tmp_path):
+    rng = np.random.default_rng(3)
+    X, T = rng.normal(size=(7, 3)).round(4), rng.uniform(size=(7, 2)).round(4)
+    W, V = rng.normal(size=(3, 5)).round(3), rng.normal(size=(5, 2)).round(3)
+    # columns in another order than x1 x2 x3 t1 t2: they are found by name
+    path = write_csv(tmp_path / "data.csv", "t2,x1,x2,t1,x3", np.column_stack([T[:, 1], X[:, :2], T[:, 0], X[:, 2]]))
+    overrides = [
+        "data=csv", f"data.path={path}", "model.input_dim=3", "model.hidden_dim=5",
+        f"model.W={W.tolist()}".replace(" ", ""), f"model.V={V.tolist()}".replace(" ", ""),
+        "optimizer.lr=0.3", "trainer.max_epochs=40",
+    ]  # fmt: skip
+    summary = train(config(*overrides), tmp_path / "run")
+    W_end, V_end = by_hand.train(X, T, W, V, lr=0.3, epochs=40)
+    np.testing.assert_allclose(summary["W"], W_end, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(summary["V"], V_end, rtol=1e-12, atol=1e-14)
+
+
+def test_mini_batches_in_data_order_match_the_oracle_doing_per_batch_summed_updates(config, tmp_path):
+    X = [[3, 1], [-1, 4], [0.5, -2], [2, 2], [-3, 0.5]]
+    T = [[1, 0], [0, 1], [0.3, 0.7], [1, 1], [0, 0]]
+    data = [f"data.X={X}".replace(" ", ""), f"data.T={T}".replace(" ", "")]
+    summary = train(config(FAST, *data, "data.batch_size=2", "trainer.max_epochs=30"), tmp_path)
+    W, V = by_hand.train(X, T, seed.W, seed.V, seed.lr, 30, batch_size=2)  # batches of 2, 2 and 1
+    np.testing.assert_allclose(summary["W"], W, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(summary["V"], V, rtol=1e-12, atol=1e-14)
+
+
+def test_shuffled_runs_are_reproducible_by_seed_and_differ_between_seeds(config, tmp_path):
+    X = [[3, 1], [-1, 4], [0.5, -2], [2, 2], [-3, 0.5]]
+    T = [[1, 0], [0, 1], [0.3, 0.7], [1, 1], [0, 0]]
+    common = [FAST, f"data.X={X}".replace(" ", ""), f"data.T={T}".replace(" ", ""), "trainer.max_epochs=10"]
+    shuffled = [*common, "data.batch_size=2", "data.shuffle=true"]
+    first = train(config(*shuffled, "seed=5"), tmp_path / "a")
+    again = train(config(*shuffled, "seed=5"), tmp_path / "b")
+    other = train(config(*shuffled, "seed=6"), tmp_path / "c")
+    in_order = train(config(*common, "data.batch_size=2"), tmp_path / "d")
+    assert first["W"] == again["W"] and first["V"] == again["V"]
+    assert first["W"] != other["W"] and first["W"] != in_order["W"]
+
+
+def test_two_runs_with_random_init_and_shuffled_batches_give_identical_summaries(config, tmp_path):
+    overrides = [FAST, "model=random", "data.batch_size=1", "data.shuffle=true", "trainer.max_epochs=20", "seed=11"]
+    first, second = (train(config(*overrides), tmp_path / name) for name in ("a", "b"))
+    first.pop("fit_seconds"), second.pop("fit_seconds")
+    assert first == second
+
+
+def test_a_full_batch_epoch_fetches_one_batch_object_not_rows(config, tmp_path, monkeypatch):
+    fetched = []
+    get = Instances.__getitem__
+    monkeypatch.setattr(Instances, "__getitem__", lambda self, index: fetched.append(index) or get(self, index))
+    X = np.random.default_rng(0).normal(size=(1000, 2)).round(3).tolist()
+    T = np.random.default_rng(1).uniform(size=(1000, 2)).round(3).tolist()
+    train(
+        config(FAST, f"data.X={X}".replace(" ", ""), f"data.T={T}".replace(" ", ""), "trainer.max_epochs=3"), tmp_path
+    )
+    assert fetched == [slice(0, 1000)] * 3  # one whole-data slice per epoch: a view, no per-row work
+
+
+CSV_ERRORS = {
+    "missing file": (None, "data.path: expected a CSV file, got {path} (no such file)"),
+    "empty file": ("", "data.path: {path} is empty; expected a header row like x1,x2,t1,t2 and rows of numbers"),
+    "header only": ("x1,x2,t1,t2\n", "data.path: {path} has a header but no rows of numbers"),
+    "a non-number": (
+        "x1,x2,t1,t2\n3,1,1,0\n-1,four,0,1\n",
+        "data.path: {path}, line 3: expected a number in column x2, got 'four'",
+    ),
+    "NaN": ("x1,x2,t1,t2\n3,1,1,0\n-1,4,nan,1\n", "data.path: {path}, line 3: expected finite numbers, got -1,4,nan,1"),
+    "inf": ("x1,x2,t1,t2\n3,inf,1,0\n", "data.path: {path}, line 2: expected finite numbers, got 3,inf,1,0"),
+    "a row too short": ("x1,x2,t1,t2\n3,1,1,0\n-1,4,0\n", "data.path: {path}, line 3: expected 4 values, got 3"),
+    "columns that do not fit the dims": (
+        "x1,x2,x3,t1,t2\n3,1,0,1,0\n",
+        "data.path: {path} has the columns x1,x2,x3,t1,t2; expected x1,x2,t1,t2"
+        " (model.input_dim = 2, model.output_dim = 2)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CSV_ERRORS)
+def test_csv_error_names_the_file_and_the_line(tmp_path, case):
+    content, message = CSV_ERRORS[case]
+    path = tmp_path / "data.csv"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError) as refused:
+        read_csv(path, 2, 2)
+    assert str(refused.value) == message.format(path=path)
