@@ -71,12 +71,18 @@ class LogConfig:
 
 
 @dataclass
+class CheckpointConfig:
+    every_n_epochs: int = MISSING
+
+
+@dataclass
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     seed: int = MISSING
     ckpt_path: str | None = None  # a checkpoint to continue from, e.g. <run dir>/checkpoints/last.ckpt
 
@@ -132,6 +138,8 @@ def check(cfg):
     every = cfg.log.picture_every_n_epochs
     _expect(cfg.log.picture_instance >= 1, "log.picture_instance", "an instance >= 1", cfg.log.picture_instance)
     _expect(every >= 1, "log.picture_every_n_epochs", "a number of epochs >= 1", every)
+    every = cfg.checkpoint.every_n_epochs
+    _expect(every >= 1, "checkpoint.every_n_epochs", "a number of epochs >= 1", every)
     _expect(cfg.trainer.max_epochs >= 0, "trainer.max_epochs", "a number of epochs >= 0", cfg.trainer.max_epochs)
     accelerator = cfg.trainer.accelerator
     no_gpu = accelerator in ("gpu", "cuda") and not torch.cuda.is_available()

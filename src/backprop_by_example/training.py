@@ -7,7 +7,7 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
@@ -23,7 +23,13 @@ MAX_INSTANCES_IN_SUMMARY = 10_000  # beyond, summary.json holds null for the per
 def build(cfg, run_dir):
     """The Trainer, the module and the data for `cfg`, logging and checkpointing into `run_dir`."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    callbacks = [ModelCheckpoint(dirpath=Path(run_dir) / "checkpoints", filename="last")]
+    checkpoints = Path(run_dir) / "checkpoints"
+    callbacks = [
+        # last.ckpt every `checkpoint.every_n_epochs` epochs, on Ctrl-C or an error, and after the last epoch
+        # (see `train`); saving after every epoch would double the time of the seed's run
+        ModelCheckpoint(dirpath=checkpoints, filename="last", every_n_epochs=cfg.checkpoint.every_n_epochs),
+        OnExceptionCheckpoint(dirpath=checkpoints, filename="last"),
+    ]
     if cfg.log.details:
         log = OmegaConf.to_container(cfg.log)
         del log["details"]
@@ -61,6 +67,7 @@ def train(cfg, run_dir):
     start = time.perf_counter()
     trainer.fit(module, datamodule=data, ckpt_path=cfg.ckpt_path, weights_only=True)
     fit_seconds = time.perf_counter() - start
+    trainer.save_checkpoint(Path(run_dir) / "checkpoints" / "last.ckpt")  # every process calls it; the first writes
     if not trainer.is_global_zero:
         return None
 
