@@ -88,3 +88,11 @@ def test_float64_gets_grad_w11_right_and_float32_does_not_as_in_seed_cell_12(con
     assert grad64 == pytest.approx(seed.grad_w11, rel=1e-9)
     assert grad32 != pytest.approx(seed.grad_w11, rel=0.01)  # off by about 6%: 1 - h1_out is lost in float32
     assert grad32 == pytest.approx(seed.grad_w11_float32, rel=1e-4)  # the seed printed 5 digits
+
+
+@pytest.mark.slow
+def test_compiled_network_trains_as_the_numpy_oracle(config, tmp_path):
+    summary = train(config("model.compile=true", "trainer.max_epochs=5", "log.details=false"), tmp_path)
+    W, V = by_hand.train(seed.X, seed.T, seed.W, seed.V, seed.lr, 5)
+    np.testing.assert_allclose(summary["W"], W, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(summary["V"], V, rtol=1e-12, atol=1e-14)

@@ -28,6 +28,7 @@ class ModelConfig:
     output_dim: int = MISSING
     W: Matrix | None = MISSING  # input_dim x hidden_dim; None: 0.1 * uniform[0, 1) from `seed`
     V: Matrix | None = MISSING  # hidden_dim x output_dim; likewise
+    compile: bool = MISSING  # torch.compile the network: faster from about 10^6 instances on
 
 
 @dataclass
@@ -107,7 +108,19 @@ class ExplainConfig:
     seed: int = MISSING
 
 
+@dataclass
+class BenchmarkConfig:
+    train_overrides: list[str] = MISSING
+    sizes: list[int] = MISSING
+    precisions: list[str] = MISSING
+    devices: list[str] = MISSING
+    epochs: int = MISSING
+    end_to_end_repeats: int = MISSING
+    output: str = MISSING
+
+
 ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+ConfigStore.instance().store(name="benchmark_schema", node=BenchmarkConfig)
 # ${pid:} in a run dir's name: two runs started in the same second still get dirs of their own
 OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
 ConfigStore.instance().store(name="explain_schema", node=ExplainConfig)

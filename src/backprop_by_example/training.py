@@ -7,7 +7,7 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
@@ -20,6 +20,20 @@ from backprop_by_example.tensorboard_log import BackpropLog, hparams
 MAX_INSTANCES_IN_SUMMARY = 10_000  # beyond, summary.json holds null for the per-instance outputs and losses
 
 
+class SaveOnInterrupt(Callback):
+    """Writes last.ckpt when fit stops on Ctrl-C or an error.
+
+    Lightning's OnExceptionCheckpoint does the same, but its presence also makes every fit() without a ckpt_path
+    resume from the newest last.ckpt it finds: a run would silently continue an old one in a reused run dir.
+    """
+
+    def __init__(self, path):
+        self.path = path
+
+    def on_exception(self, trainer, module, exception):
+        trainer.save_checkpoint(self.path)
+
+
 def build(cfg, run_dir):
     """The Trainer, the module and the data for `cfg`, logging and checkpointing into `run_dir`."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -28,7 +42,7 @@ def build(cfg, run_dir):
         # last.ckpt every `checkpoint.every_n_epochs` epochs, on Ctrl-C or an error, and after the last epoch
         # (see `train`); saving after every epoch would double the time of the seed's run
         ModelCheckpoint(dirpath=checkpoints, filename="last", every_n_epochs=cfg.checkpoint.every_n_epochs),
-        OnExceptionCheckpoint(dirpath=checkpoints, filename="last"),
+        SaveOnInterrupt(checkpoints / "last.ckpt"),
     ]
     if cfg.log.details:
         log = OmegaConf.to_container(cfg.log)
@@ -52,7 +66,7 @@ def build(cfg, run_dir):
         plain(model.W), plain(model.V), model.input_dim, model.hidden_dim, model.output_dim, cfg.seed
     )
     with trainer.init_module():  # parameters are created in the precision's dtype
-        module = BackpropModule(W=W, V=V, lr=cfg.optimizer.lr)
+        module = BackpropModule(W=W, V=V, lr=cfg.optimizer.lr, compile=model.compile)
     data = TrainingData(X, T, cfg.data.batch_size, cfg.data.shuffle, cfg.seed, dtype=module.net.W.dtype)
     return trainer, module, data
 
