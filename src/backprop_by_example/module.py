@@ -33,12 +33,11 @@ class BackpropModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         X, T = (b.to(self.net.W.dtype) for b in batch)
-        Y, losses = self.outputs_and_losses(X, T)
-        loss = losses.sum()
-        self.log("loss", loss, on_step=False, on_epoch=True, prog_bar=True, reduce_fx="sum", sync_dist=True)
+        loss = self.loss(X, T)
         # DDP averages the gradients of its processes, each of which holds a share of the instances:
         # world_size times the mean of the shares' gradients is their sum, the gradient of the summed loss.
-        return {"loss": loss * self.trainer.world_size, "losses": losses.detach(), "Y": Y.detach()}
+        # batch_loss is for the TensorBoard log (tensorboard_log.BackpropLog, cheaper than self.log).
+        return {"loss": loss * self.trainer.world_size, "batch_loss": loss.detach()}
 
     def on_train_epoch_end(self):
         self.epochs_done += 1

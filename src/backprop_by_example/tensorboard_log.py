@@ -11,50 +11,68 @@ epoch, and after the last; the last is also saved as network.png in the run dir.
 
 from pathlib import Path
 
+import torch
 from lightning.pytorch.callbacks import Callback
+from tensorboard.compat.proto.summary_pb2 import Summary
 
 from backprop_by_example import picture
 from backprop_by_example.network import weight_names
 
 
 class BackpropLog(Callback):
-    # Written straight to TensorBoard's writer: LightningModule.log costs about a millisecond per value, more
-    # than the seed's whole training step. The step axis is Lightning's: epoch-end values at the index of the
-    # epoch's last update (global_step - 1), where Lightning puts `loss`; pictures at the update about to happen.
+    """Writes the loss, and with `details` everything else listed above, to the run's TensorBoard logger.
 
-    def __init__(self, run_dir, max_scalars, max_instances, picture_every_n_epochs, picture_instance):
+    All of an epoch's values go into one event, straight to TensorBoard's writer: LightningModule.log costs about
+    half a millisecond per value and step (more than the seed's whole training step), and add_scalar about 50 us
+    per value. The step axis is Lightning's: epoch-end values at the index of the epoch's last update
+    (global_step - 1); pictures at the update about to happen.
+    """
+
+    def __init__(self, run_dir, details, max_scalars, max_instances, picture_every_n_epochs, picture_instance):
         self.run_dir = Path(run_dir)
+        self.details = details
         self.max_scalars = max_scalars
         self.max_instances = max_instances
         self.picture_every = picture_every_n_epochs
         self.instance = picture_instance - 1
-        self.metrics = {}
-        self.grads = {}
+        self.metrics, self.grads, self.loss = {}, {}, 0.0
 
     def on_train_epoch_start(self, trainer, module):
-        self.metrics = {}
-        if trainer.current_epoch % self.picture_every == 0:
+        self.metrics, self.loss = {}, 0.0
+        if self.details and trainer.is_global_zero and trainer.current_epoch % self.picture_every == 0:
             self.log_picture(trainer, module, trainer.global_step)
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-        losses, Y = outputs["losses"], outputs["Y"]
-        if len(losses) == len(trainer.datamodule.X) <= self.max_instances:  # a full batch of a small data set
+        self.loss = self.loss + outputs["batch_loss"]  # a tensor: no wait for the device until the epoch's end
+
+    def on_before_optimizer_step(self, trainer, module, optimizer):
+        """The gradient about to be applied, and for a small data set each instance's outputs and loss."""
+        if not self.details:
+            return
+        self.grads = {"w": module.net.W.grad.clone(), "v": module.net.V.grad.clone()}
+        X, T = trainer.datamodule.X, trainer.datamodule.T
+        if len(X) <= self.max_instances and trainer.num_training_batches == 1:
+            with torch.no_grad():  # the weights of this epoch's forward pass: the update comes after this hook
+                Y, losses = module.outputs_and_losses(X.to(module.device), T.to(module.device))
             for i, (loss, y) in enumerate(zip(losses.tolist(), Y.tolist(), strict=True), start=1):
                 self.metrics[f"losses/instance{i}"] = loss
                 self.metrics |= {f"outputs/instance{i}_y{k}": y_k for k, y_k in enumerate(y, start=1)}
 
-    def on_before_optimizer_step(self, trainer, module, optimizer):
-        self.grads = {"w": module.net.W.grad.clone(), "v": module.net.V.grad.clone()}
-
     def on_train_epoch_end(self, trainer, module):
         step = trainer.global_step - 1
-        for name, A in (("w", module.net.W.detach()), ("v", module.net.V.detach())):
-            self.log_matrix(trainer, f"weights/{name}", A, step)
-            self.log_matrix(trainer, f"grads/{name}", self.grads[name], step)
-        trainer.logger.log_metrics(self.metrics, step=step)
+        # L summed over the epoch's batches and, under DDP, over the processes' shares (every process calls this)
+        self.metrics["loss"] = trainer.strategy.reduce(torch.as_tensor(self.loss), reduce_op="sum")
+        if self.details:
+            for name, A in (("w", module.net.W.detach()), ("v", module.net.V.detach())):
+                self.log_matrix(trainer, f"weights/{name}", A, step)
+                self.log_matrix(trainer, f"grads/{name}", self.grads[name], step)
+        if trainer.is_global_zero:
+            values = [Summary.Value(tag=tag, simple_value=float(value)) for tag, value in self.metrics.items()]
+            trainer.logger.experiment._get_file_writer().add_summary(Summary(value=values), step)
 
     def on_train_end(self, trainer, module):
-        self.log_picture(trainer, module, trainer.global_step, save_as=self.run_dir / "network.png")
+        if self.details and trainer.is_global_zero:
+            self.log_picture(trainer, module, trainer.global_step, save_as=self.run_dir / "network.png")
 
     def log_matrix(self, trainer, prefix, A, step):
         """Each entry as a scalar (prefix11, prefix12, ...), or the whole matrix as one histogram if it is large."""

@@ -43,11 +43,8 @@ def build(cfg, run_dir):
         # (see `train`); saving after every epoch would double the time of the seed's run
         ModelCheckpoint(dirpath=checkpoints, filename="last", every_n_epochs=cfg.checkpoint.every_n_epochs),
         SaveOnInterrupt(checkpoints / "last.ckpt"),
+        BackpropLog(run_dir, **OmegaConf.to_container(cfg.log)),
     ]
-    if cfg.log.details:
-        log = OmegaConf.to_container(cfg.log)
-        del log["details"]
-        callbacks.append(BackpropLog(run_dir, **log))
     try:
         trainer = L.Trainer(
             **OmegaConf.to_container(cfg.trainer, resolve=True),
