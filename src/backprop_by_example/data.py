@@ -4,6 +4,7 @@ By default the seed's two instances, as one full batch per epoch (cell 29). `dat
 into batches of that many rows, in data order or, with `data.shuffle=true`, in a seeded order.
 """
 
+import warnings
 from pathlib import Path
 
 import lightning as L
@@ -94,7 +95,9 @@ def read_csv(path, input_dim, output_dim):
             f"(model.input_dim = {input_dim}, model.output_dim = {output_dim})"
         )
     try:
-        rows = np.loadtxt(file, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+        with warnings.catch_warnings():  # numpy warns of a file without rows; it gets its own message below
+            warnings.simplefilter("ignore", UserWarning)
+            rows = np.loadtxt(file, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
     except ValueError:
         raise ConfigError(_first_bad_line(file, names)) from None
     if len(rows) == 0:
