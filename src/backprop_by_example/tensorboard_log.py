@@ -1,6 +1,7 @@
-"""What a run shows in TensorBoard besides the loss: weights, gradients, per-instance values, the network picture.
+"""What a run shows in TensorBoard: the loss, and with `log.details` every weight, gradient and the network picture.
 
 Tags, one point per epoch:
+    loss                          L summed over the epoch's batches (and DDP's processes)
     weights/w11 ... weights/v22   the weights after the epoch's update (a histogram weights/W beyond `max_scalars`)
     grads/w11 ... grads/v22       the gradient that update used (grads/W likewise)
     losses/instance1 ...          per-instance loss and outputs of the epoch's forward pass, for data sets of at
