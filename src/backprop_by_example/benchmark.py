@@ -105,18 +105,21 @@ def epoch_table(config, sizes, precisions, devices, epochs, lr=0.5):
 
 
 def end_to_end(repeats, root):
-    """Median wall seconds of the default `python scripts/train.py` and of importing its four libraries."""
+    """Median wall seconds of the default `python scripts/train.py`, of the same logging the loss alone, and of
+    importing its four libraries."""
     bare = [sys.executable, "-c", "import torch, lightning, hydra, tensorboard"]
     with tempfile.TemporaryDirectory() as run_dir:
         train = [sys.executable, str(Path(root) / "scripts" / "train.py"), f"hydra.run.dir={run_dir}"]
-        times = {"bare_import_s": [], "train_s": []}
-        for _ in range(repeats):  # alternating, so that a busy moment hits both
-            for key, command in (("bare_import_s", bare), ("train_s", train)):
+        commands = {"bare_import_s": bare, "train_s": train, "train_loss_only_s": [*train, "log.details=false"]}
+        times = {key: [] for key in commands}
+        for _ in range(repeats):  # alternating, so that a busy moment hits all
+            for key, command in commands.items():
                 start = time.perf_counter()
                 subprocess.run(command, check=True, capture_output=True)
                 times[key].append(time.perf_counter() - start)
     result = {key: statistics.median(values) for key, values in times.items()}
     result["train_over_bare_import"] = result["train_s"] / result["bare_import_s"]
+    result["details_over_loss_only"] = result["train_s"] / result["train_loss_only_s"]
     return result
 
 
