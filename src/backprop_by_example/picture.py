@@ -46,7 +46,7 @@ def draw(x, t, W, V, heading="The seed's network"):
     ax.set_title(f"{heading}:  x = {_short(x)}, t = {_short(t)}, loss {step.loss[0]:.6g}", fontsize=12)
     ax.text(
         1.0, -0.13,
-        "edge: weight and dL/dweight.  red: dL/dw > 0, blue: dL/dw < 0;  width: |dL/dw| on a log scale",
+        "edge: weight and dL/dweight for this instance.  red: dL/dw > 0, blue: < 0;  width: |dL/dw|, log scale",
         ha="center", fontsize=9, color="#555555",
     )  # fmt: skip
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93)
