@@ -8,9 +8,10 @@ import numpy as np
 import torch
 
 from backprop_by_example import by_hand, tape
-from backprop_by_example.config import check_instance, check_network, plain
+from backprop_by_example.config import check_instance, check_network
 from backprop_by_example.data import load
-from backprop_by_example.network import Network, initial_weights, squared_error, weight_names
+from backprop_by_example.network import Network, squared_error, weight_names
+from backprop_by_example.training import start_weights
 
 FORWARD = [
     ("h_in", "x @ W"),
@@ -35,10 +36,7 @@ def instance(cfg):
     check_network(cfg)
     X, T = load(cfg.data, cfg.model)
     check_instance("explain.instance", cfg.explain.instance, len(X))
-    model = cfg.model
-    W, V = initial_weights(
-        plain(model.W), plain(model.V), model.input_dim, model.hidden_dim, model.output_dim, cfg.seed
-    )
+    W, V = start_weights(cfg)
     i = cfg.explain.instance - 1
     return X[i].tolist(), T[i].tolist(), W, V
 

@@ -48,6 +48,13 @@ class EndProcessGroup(Callback):
             torch.distributed.destroy_process_group()
 
 
+def start_weights(cfg):
+    """W and V to start from: model.W and model.V as given, or where null drawn from `seed`."""
+    model = cfg.model
+    dims = model.input_dim, model.hidden_dim, model.output_dim
+    return initial_weights(plain(model.W), plain(model.V), *dims, cfg.seed)
+
+
 def build(cfg, run_dir):
     """The Trainer, the module and the data for `cfg`, logging and checkpointing into `run_dir`."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -73,12 +80,9 @@ def build(cfg, run_dir):
         raise ConfigError(f"trainer: {error}") from error
     X, T = load(cfg.data, cfg.model)
     check_instance("log.picture_instance", cfg.log.picture_instance, len(X))
-    model = cfg.model
-    W, V = initial_weights(
-        plain(model.W), plain(model.V), model.input_dim, model.hidden_dim, model.output_dim, cfg.seed
-    )
+    W, V = start_weights(cfg)
     with trainer.init_module():  # parameters are created in the precision's dtype
-        module = BackpropModule(W=W, V=V, lr=cfg.optimizer.lr, compile=model.compile)
+        module = BackpropModule(W=W, V=V, lr=cfg.optimizer.lr, compile=cfg.model.compile)
     data = TrainingData(X, T, cfg.data.batch_size, cfg.data.shuffle, cfg.seed, dtype=module.net.W.dtype)
     return trainer, module, data
 
