@@ -120,10 +120,10 @@ class BenchmarkConfig:
 
 
 ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+ConfigStore.instance().store(name="explain_schema", node=ExplainConfig)
 ConfigStore.instance().store(name="benchmark_schema", node=BenchmarkConfig)
 # ${pid:} in a run dir's name: two runs started in the same second still get dirs of their own
 OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
-ConfigStore.instance().store(name="explain_schema", node=ExplainConfig)
 
 
 class ConfigError(ValueError):
@@ -148,11 +148,10 @@ def check(cfg):
     _expect(math.isfinite(lr) and lr > 0, "optimizer.lr", "a learning rate > 0", lr)
     batch_size = cfg.data.batch_size
     _expect(batch_size is None or batch_size >= 1, "data.batch_size", "a number of rows >= 1, or null", batch_size)
-    every = cfg.log.picture_every_n_epochs
-    _expect(cfg.log.picture_instance >= 1, "log.picture_instance", "an instance >= 1", cfg.log.picture_instance)
-    _expect(every >= 1, "log.picture_every_n_epochs", "a number of epochs >= 1", every)
-    every = cfg.checkpoint.every_n_epochs
-    _expect(every >= 1, "checkpoint.every_n_epochs", "a number of epochs >= 1", every)
+    # log.picture_instance is checked against the data once it is loaded (training.build)
+    for key in ("log.picture_every_n_epochs", "checkpoint.every_n_epochs"):
+        every = OmegaConf.select(cfg, key)
+        _expect(every >= 1, key, "a number of epochs >= 1", every)
     _expect(cfg.trainer.max_epochs >= 0, "trainer.max_epochs", "a number of epochs >= 0", cfg.trainer.max_epochs)
     accelerator = cfg.trainer.accelerator
     no_gpu = accelerator in ("gpu", "cuda") and not torch.cuda.is_available()
