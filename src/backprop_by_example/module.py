@@ -40,7 +40,7 @@ class BackpropModule(L.LightningModule):
         return {"loss": loss * self.trainer.world_size, "batch_loss": loss.detach()}
 
     def on_train_epoch_end(self):
-        self.epochs_done += 1
+        self.epochs_done.add_(1)
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
