@@ -23,11 +23,12 @@ from backprop_by_example.network import weight_names
 class BackpropLog(Callback):
     """Writes the loss, and with `details` everything else listed above, to the run's TensorBoard logger.
 
-    All of an epoch's values go into one event, straight to TensorBoard's writer, and the events go out
-    `WRITE_EVERY` epochs at a time: LightningModule.log costs about half a millisecond per value and step (more
-    than the seed's whole training step), add_scalar about 50 us per value, and waking the writer's thread for
-    every epoch another 0.2 ms. The step axis is Lightning's: epoch-end values at the index of the epoch's last
-    update (global_step - 1); pictures at the update about to happen.
+    An epoch's scalars are gathered into one tensor (a couple of tensor ops per epoch, no wait for the device), and
+    `WRITE_EVERY` epochs at a time they become TensorBoard events, straight to its writer: LightningModule.log
+    costs about half a millisecond per value and step (more than the seed's whole training step), add_scalar about
+    50 us per value, and waking the writer's thread every epoch another 0.2 ms. The step axis is Lightning's:
+    epoch-end values at the index of the epoch's last update (global_step - 1); pictures at the update about to
+    happen.
     """
 
     WRITE_EVERY = 20
@@ -39,41 +40,60 @@ class BackpropLog(Callback):
         self.max_instances = max_instances
         self.picture_every = picture_every_n_epochs
         self.instance = picture_instance - 1
-        self.metrics, self.grads, self.loss = {}, {}, 0.0
-        self.pending = []  # (Summary, step) of the epochs not yet written
+        self.per_instance = False  # whether the data set is small enough for per-instance values
+        self.tags = []  # the scalars' tags, in the order of each epoch's values
+        self.loss, self.grads, self.instance_values = 0.0, [], None
+        self.pending = []  # (values, step) of the epochs not yet written
+
+    def on_train_start(self, trainer, module):
+        T = trainer.datamodule.T
+        self.per_instance = self.details and len(T) <= self.max_instances and trainer.num_training_batches == 1
+        self.tags = ["loss"]
+        if self.details:
+            for letter, A in self.matrices(module):
+                if A.numel() <= self.max_scalars:
+                    names = weight_names(letter, *A.shape)
+                    self.tags += [f"weights/{n}" for n in names] + [f"grads/{n}" for n in names]
+        if self.per_instance:
+            instances, outputs = range(1, len(T) + 1), range(1, T.shape[1] + 1)
+            self.tags += [f"losses/instance{i}" for i in instances]
+            self.tags += [f"outputs/instance{i}_y{k}" for i in instances for k in outputs]
 
     def on_train_epoch_start(self, trainer, module):
-        self.metrics, self.loss = {}, 0.0
+        self.loss = 0.0
         if self.details and trainer.is_global_zero and trainer.current_epoch % self.picture_every == 0:
             self.log_picture(trainer, module, trainer.global_step)
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-        self.loss = self.loss + outputs["batch_loss"]  # a tensor: no wait for the device until the epoch's end
+        self.loss = self.loss + outputs["batch_loss"]
 
     def on_before_optimizer_step(self, trainer, module, optimizer):
-        """The gradient about to be applied, and for a small data set each instance's outputs and loss."""
+        """The gradient about to be applied, and for a small data set each instance's loss and outputs."""
         if not self.details:
             return
-        self.grads = {"w": module.net.W.grad.clone(), "v": module.net.V.grad.clone()}
-        X, T = trainer.datamodule.X, trainer.datamodule.T
-        if len(X) <= self.max_instances and trainer.num_training_batches == 1:
+        self.grads = [A.grad.detach().clone() for _, A in self.matrices(module)]
+        if self.per_instance:
+            X, T = trainer.datamodule.X, trainer.datamodule.T
             with torch.no_grad():  # the weights of this epoch's forward pass: the update comes after this hook
                 Y, losses = module.outputs_and_losses(X.to(module.device), T.to(module.device))
-            for i, (loss, y) in enumerate(zip(losses.tolist(), Y.tolist(), strict=True), start=1):
-                self.metrics[f"losses/instance{i}"] = loss
-                self.metrics |= {f"outputs/instance{i}_y{k}": y_k for k, y_k in enumerate(y, start=1)}
+            self.instance_values = torch.cat([losses, Y.flatten()])
 
     def on_train_epoch_end(self, trainer, module):
         step = trainer.global_step - 1
         # L summed over the epoch's batches and, under DDP, over the processes' shares (every process calls this)
-        self.metrics["loss"] = trainer.strategy.reduce(torch.as_tensor(self.loss), reduce_op="sum")
+        values = [trainer.strategy.reduce(torch.as_tensor(self.loss), reduce_op="sum").reshape(1)]
         if self.details:
-            for name, A in (("w", module.net.W.detach()), ("v", module.net.V.detach())):
-                self.log_matrix(trainer, f"weights/{name}", A, step)
-                self.log_matrix(trainer, f"grads/{name}", self.grads[name], step)
+            for (letter, A), grad in zip(self.matrices(module), self.grads, strict=True):
+                if A.numel() <= self.max_scalars:
+                    values += [A.detach().flatten(), grad.flatten()]
+                else:
+                    experiment = trainer.logger.experiment
+                    experiment.add_histogram(f"weights/{letter.upper()}", A.detach(), step)
+                    experiment.add_histogram(f"grads/{letter.upper()}", grad, step)
+        if self.per_instance:
+            values.append(self.instance_values)
         if trainer.is_global_zero:
-            values = [Summary.Value(tag=tag, simple_value=float(value)) for tag, value in self.metrics.items()]
-            self.pending.append((Summary(value=values), step))
+            self.pending.append((torch.cat(values), step))
             if len(self.pending) >= self.WRITE_EVERY:
                 self.write(trainer)
 
@@ -86,17 +106,19 @@ class BackpropLog(Callback):
         self.write(trainer)  # Ctrl-C: what was logged so far is in the event file
 
     def write(self, trainer):
-        writer = trainer.logger.experiment._get_file_writer() if self.pending else None
-        for summary, step in self.pending:
-            writer.add_summary(summary, step)
+        """The pending epochs' values as one TensorBoard event per epoch."""
+        if not self.pending:
+            return
+        rows = torch.stack([values for values, _ in self.pending]).tolist()
+        writer = trainer.logger.experiment._get_file_writer()
+        for row, (_, step) in zip(rows, self.pending, strict=True):
+            scalars = [Summary.Value(tag=tag, simple_value=v) for tag, v in zip(self.tags, row, strict=True)]
+            writer.add_summary(Summary(value=scalars), step)
         self.pending = []
 
-    def log_matrix(self, trainer, prefix, A, step):
-        """Each entry as a scalar (prefix11, prefix12, ...), or the whole matrix as one histogram if it is large."""
-        if A.numel() <= self.max_scalars:
-            self.metrics |= _entries(prefix, A.tolist())
-        else:
-            trainer.logger.experiment.add_histogram(prefix[:-1] + prefix[-1].upper(), A, step)
+    @staticmethod
+    def matrices(module):
+        return ("w", module.net.W), ("v", module.net.V)
 
     def log_picture(self, trainer, module, step, save_as=None):
         x, t = trainer.datamodule.X[self.instance].tolist(), trainer.datamodule.T[self.instance].tolist()
