@@ -1,4 +1,4 @@
-"""Time one epoch three ways, and the whole default run: python scripts/benchmark.py [overrides], e.g. sizes=[2]."""
+"""Time one epoch four ways, and the whole default run: python scripts/benchmark.py [overrides], e.g. sizes=[2]."""
 
 import json
 import logging
@@ -8,26 +8,33 @@ import hydra
 import torch
 from hydra import compose
 
-import backprop_by_example.config  # noqa: F401  (registers the structured configs)
 from backprop_by_example.benchmark import HEADER, end_to_end, epoch_table
+from backprop_by_example.config import check_benchmark, one_line_errors  # importing it registers the configs
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="benchmark")
 def main(cfg):
-    devices = [d for d in cfg.devices if d == "cpu" or torch.cuda.is_available()]
-    print(f"One epoch, median of {cfg.epochs}, in milliseconds; (c)/(b) is Lightning's time over plain PyTorch's")
+    with one_line_errors():
+        check_benchmark(cfg)
+    devices = [d.value for d in cfg.devices if d.value == "cpu" or torch.cuda.is_available()]
+    print(
+        f"One epoch in milliseconds, the median of {cfg.rounds} x {cfg.epochs}: (a) numpy by hand, (b) plain "
+        "PyTorch, (c) this project's Lightning training, (d) a bare LightningModule"
+    )
     print(HEADER)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # Lightning's notes would break the table
     config = lambda *overrides: compose("train", [*overrides, *cfg.train_overrides])  # noqa: E731
-    rows = epoch_table(config, cfg.sizes, cfg.precisions, devices, cfg.epochs)
-    whole = end_to_end(cfg.end_to_end_repeats, Path(__file__).resolve().parents[1])
-    print(
-        f"\nEnd to end, median of {cfg.end_to_end_repeats}: python scripts/train.py {whole['train_s']:.2f} s, "
-        f"python -c 'import torch, lightning, hydra, tensorboard' {whole['bare_import_s']:.2f} s, "
-        f"ratio {whole['train_over_bare_import']:.2f}\n"
-        f"Logging the details (log.details=true, the default) against the loss alone: {whole['train_s']:.2f} s "
-        f"against {whole['train_loss_only_s']:.2f} s, ratio {whole['details_over_loss_only']:.2f}"
-    )
+    rows = epoch_table(config, cfg.sizes, cfg.precisions, devices, cfg.epochs, cfg.rounds)
+    whole = None
+    if cfg.end_to_end_repeats:
+        whole = end_to_end(cfg.end_to_end_repeats, Path(__file__).resolve().parents[1])
+        print(
+            f"\nEnd to end, median of {cfg.end_to_end_repeats}: python scripts/train.py {whole['train_s']:.2f} s, "
+            f"python -c 'import torch, lightning, hydra, tensorboard' {whole['bare_import_s']:.2f} s, "
+            f"ratio {whole['train_over_bare_import']:.2f}\n"
+            f"Logging the details (log.details=true, the default) against the loss alone: {whole['train_s']:.2f} s "
+            f"against {whole['train_loss_only_s']:.2f} s, ratio {whole['details_over_loss_only']:.2f}"
+        )
     Path(cfg.output).write_text(json.dumps({"epochs": rows, "end_to_end": whole}, indent=2) + "\n")
     print(f"JSON: {cfg.output}")
 

@@ -13,15 +13,22 @@ ROOT = Path(__file__).resolve().parents[1]
 QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
 
 
+def compose_config(name, overrides):
+    """conf/<name>.yaml composed with command-line style overrides, as scripts/<name>.py sees it."""
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(name, overrides=list(overrides))
+
+
 @pytest.fixture(scope="session")
 def config():
-    """config(*overrides): conf/train.yaml composed with command-line style overrides, as scripts/train.py sees it."""
+    """config(*overrides): the config of scripts/train.py, without its progress bar and model summary."""
+    return lambda *overrides: compose_config("train", [*QUIET, *overrides])
 
-    def make(*overrides):
-        with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-            return compose("train", overrides=[*QUIET, *overrides])
 
-    return make
+@pytest.fixture(scope="session")
+def benchmark_config():
+    """benchmark_config(*overrides): the config of scripts/benchmark.py."""
+    return lambda *overrides: compose_config("benchmark", overrides)
 
 
 def command(name, *args):

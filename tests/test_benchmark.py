@@ -1,17 +1,45 @@
 """The benchmark's machinery (its figures are printed by scripts/benchmark.py, not asserted: machines are noisy)."""
 
-from backprop_by_example.benchmark import epoch_table
+import json
+
+import pytest
+
+from backprop_by_example.config import ConfigError, check_benchmark
 
 
-def test_epoch_table_times_numpy_torch_and_lightning_for_each_setting(config):
-    rows = epoch_table(config, sizes=[2, 100], precisions=["64-true", "32-true"], devices=["cpu"], epochs=3)
-    assert [(r["precision"], r["n"]) for r in rows] == [
-        ("64-true", 2),
-        ("64-true", 100),
-        ("32-true", 2),
-        ("32-true", 100),
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("sizes=[2,0]", "sizes: expected numbers of instances >= 1, got 0"),
+        ("precisions=[16-mixed]", "precisions: expected 64-true or 32-true, got 16-mixed"),
+        ("epochs=0", "epochs: expected a number of timed epochs >= 1, got 0"),
+        ("rounds=0", "rounds: expected a number of rounds >= 1, got 0"),
+        ("end_to_end_repeats=-1", "end_to_end_repeats: expected a number of runs >= 0"),
+    ],
+)
+def test_benchmark_settings_that_cannot_be_timed_are_refused_naming_the_key(benchmark_config, override, message):
+    check_benchmark(benchmark_config())  # the defaults pass
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        check_benchmark(benchmark_config(override))
+
+
+@pytest.mark.slow
+def test_benchmark_script_times_numpy_torch_the_project_and_bare_lightning_for_each_setting(script, tmp_path):
+    settings = ["sizes=[2,100]", "precisions=[64-true,32-true]", "epochs=2", "rounds=1", "end_to_end_repeats=0"]
+    done = script("benchmark", tmp_path, *settings)
+    assert done.returncode == 0, done.stderr
+    assert "(c)/(b)" in done.stdout and "\ncpu    32-true         100  " in done.stdout
+    result = json.loads((tmp_path / "benchmark.json").read_text())
+    rows = result["epochs"]
+    assert [(r["device"], r["precision"], r["n"]) for r in rows] == [
+        ("cpu", "64-true", 2),
+        ("cpu", "64-true", 100),
+        ("cpu", "32-true", 2),
+        ("cpu", "32-true", 100),
     ]
     for row in rows:
-        assert row["torch_s"] > 0 and row["lightning_s"] > 0
+        assert row["torch_s"] > 0 and row["lightning_s"] > 0 and row["bare_lightning_s"] > 0
         assert row["lightning_over_torch"] == row["lightning_s"] / row["torch_s"]
+        assert row["bare_lightning_over_torch"] == row["bare_lightning_s"] / row["torch_s"]
         assert (row["numpy_s"] is None) == (row["precision"] == "32-true")
+    assert result["end_to_end"] is None

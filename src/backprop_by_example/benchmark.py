@@ -1,7 +1,9 @@
-"""Where the time goes: one epoch of the same math three ways, and the whole default run against bare imports.
+"""Where the time goes: one epoch of the same math four ways, and the whole default run against bare imports.
 
 (a) the hand-derived numpy loop (`by_hand`, float64, CPU), (b) a plain PyTorch loop, (c) the project's Lightning
-training. Each is timed for several epochs after a warm-up; the figure is the median epoch.
+training, (d) a bare LightningModule (no logger, no callbacks): Lightning's own floor, which (c) cannot go below.
+Each is timed for several epochs after a warm-up, (b), (c) and (d) taking turns for a few rounds, so that a slow
+moment of the machine hits all of them; the figure is the median epoch.
 """
 
 import statistics
@@ -14,9 +16,10 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
+from torch.utils.data import DataLoader
 
 from backprop_by_example import by_hand
-from backprop_by_example.data import TrainingData
+from backprop_by_example.data import Batches, Instances, TrainingData
 from backprop_by_example.network import Network, squared_error
 from backprop_by_example.training import build
 
@@ -31,7 +34,7 @@ def problem(n, seed=0):
     return X, T, W, V
 
 
-def numpy_epoch_seconds(X, T, W, V, lr, epochs):
+def numpy_epoch_times(X, T, W, V, lr, epochs):
     W, V = np.array(W), np.array(V)
     times = []
     for _ in range(epochs + 1):
@@ -40,10 +43,10 @@ def numpy_epoch_seconds(X, T, W, V, lr, epochs):
         W -= lr * step.grad_W
         V -= lr * step.grad_V
         times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
+    return times[1:]
 
 
-def torch_epoch_seconds(X, T, W, V, lr, epochs, device, dtype):
+def torch_epoch_times(X, T, W, V, lr, epochs, device, dtype):
     """The plain PyTorch loop: the same network, loss and SGD, data already on the device."""
     X, T = (torch.as_tensor(A, dtype=dtype, device=device) for A in (X, T))
     net = Network(W, V, dtype=dtype).to(device)
@@ -57,7 +60,7 @@ def torch_epoch_seconds(X, T, W, V, lr, epochs, device, dtype):
         optimizer.step()
         _sync(device)
         times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
+    return times[1:]
 
 
 class EpochClock(L.Callback):
@@ -70,35 +73,78 @@ class EpochClock(L.Callback):
         _sync(self.device)
         self.ends.append(time.perf_counter())
 
+    def times(self):
+        return list(np.diff(self.ends)[1:])  # the first epoch (a picture, or compiling) left out
 
-def lightning_epoch_seconds(config, X, T, epochs, device, precision):
+
+def lightning_epoch_times(config, X, T, epochs, device, precision):
     """The project's training as `scripts/train.py` builds it, on X and T."""
-    accelerator = "gpu" if device == "cuda" else "cpu"
-    overrides = [
-        f"trainer.accelerator={accelerator}",
-        f"trainer.precision={precision}",
-        f"trainer.max_epochs={epochs + 2}",
-    ]
-    cfg = config(*overrides, "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")
+    overrides = [f"trainer.accelerator={_accelerator(device)}", f"trainer.precision={precision}"]
+    cfg = config(*overrides, f"trainer.max_epochs={epochs + 2}", *QUIET)
     with tempfile.TemporaryDirectory() as run_dir:
         trainer, module, _ = build(cfg, run_dir)
         clock = EpochClock(device)
         trainer.callbacks.append(clock)
         trainer.fit(module, datamodule=TrainingData(X, T, dtype=module.net.W.dtype))
-    return statistics.median(np.diff(clock.ends)[1:])  # the first epoch (a picture, or compiling) left out
+    return clock.times()
 
 
-def epoch_table(config, sizes, precisions, devices, epochs, lr=0.5):
+class BareModule(L.LightningModule):
+    """The least a LightningModule needs for the same math: the network, the summed loss, SGD, the data."""
+
+    def __init__(self, X, T, W, V, lr, dtype):
+        super().__init__()
+        self.net = Network(W, V, dtype=dtype)
+        self.X, self.T = (torch.as_tensor(A, dtype=dtype) for A in (X, T))
+        self.lr = lr
+
+    def training_step(self, batch, batch_idx):
+        X, T = batch
+        return squared_error(self.net(X), T).sum()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.lr)
+
+    def train_dataloader(self):
+        X, T = (A.to(self.device) for A in (self.X, self.T))
+        return DataLoader(Instances(X, T), sampler=Batches(len(X), None, False, 0), batch_size=None)
+
+
+def bare_lightning_epoch_times(X, T, W, V, lr, epochs, device, precision):
+    clock = EpochClock(device)
+    trainer = L.Trainer(
+        accelerator=_accelerator(device),
+        devices=1,
+        precision=precision,
+        max_epochs=epochs + 2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[clock],
+    )
+    trainer.fit(BareModule(X, T, W, V, lr, DTYPES[precision]))
+    return clock.times()
+
+
+def epoch_table(config, sizes, precisions, devices, epochs, rounds=1, lr=0.5):
+    """One row per device, precision and N: the median epoch of (a) to (d), in seconds, and (c)/(b)."""
     rows = []
     for device in devices:
         for precision in precisions:
             for n in sizes:
                 X, T, W, V = problem(n)
-                row = {"device": device, "precision": precision, "n": n}
-                row["numpy_s"] = numpy_epoch_seconds(X, T, W, V, lr, epochs) if precision == "64-true" else None
-                row["torch_s"] = torch_epoch_seconds(X, T, W, V, lr, epochs, device, DTYPES[precision])
-                row["lightning_s"] = lightning_epoch_seconds(config, X, T, epochs, device, precision)
+                times = {"torch_s": [], "lightning_s": [], "bare_lightning_s": []}
+                for _ in range(rounds):
+                    times["torch_s"] += torch_epoch_times(X, T, W, V, lr, epochs, device, DTYPES[precision])
+                    times["lightning_s"] += lightning_epoch_times(config, X, T, epochs, device, precision)
+                    times["bare_lightning_s"] += bare_lightning_epoch_times(X, T, W, V, lr, epochs, device, precision)
+                row = {"device": device, "precision": precision, "n": n, "numpy_s": None}
+                if precision == "64-true":
+                    row["numpy_s"] = statistics.median(numpy_epoch_times(X, T, W, V, lr, epochs))
+                row |= {key: statistics.median(values) for key, values in times.items()}
                 row["lightning_over_torch"] = row["lightning_s"] / row["torch_s"]
+                row["bare_lightning_over_torch"] = row["bare_lightning_s"] / row["torch_s"]
                 rows.append(row)
                 print(_format_row(row), flush=True)
     return rows
@@ -124,16 +170,23 @@ def end_to_end(repeats, root):
 
 
 HEADER = (
-    f"{'device':<7}{'precision':<10}{'N':>9}  {'(a) numpy':>11}{'(b) torch':>11}{'(c) Lightning':>14}{'(c)/(b)':>9}"
+    f"{'device':<7}{'precision':<10}{'N':>9}  {'(a) numpy':>10}{'(b) torch':>10}{'(c) project':>12}{'(c)/(b)':>8}"
+    f"{'(d) bare':>10}{'(d)/(b)':>8}"
 )
+QUIET = ("trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")
 
 
 def _format_row(row):
     numpy_ms = "-" if row["numpy_s"] is None else f"{row['numpy_s'] * 1e3:.3f}"
     return (
-        f"{row['device']:<7}{row['precision']:<10}{row['n']:>9}  {numpy_ms:>11}"
-        f"{row['torch_s'] * 1e3:>11.3f}{row['lightning_s'] * 1e3:>14.3f}{row['lightning_over_torch']:>9.2f}"
+        f"{row['device']:<7}{row['precision']:<10}{row['n']:>9}  {numpy_ms:>10}{row['torch_s'] * 1e3:>10.3f}"
+        f"{row['lightning_s'] * 1e3:>12.3f}{row['lightning_over_torch']:>8.2f}"
+        f"{row['bare_lightning_s'] * 1e3:>10.3f}{row['bare_lightning_over_torch']:>8.2f}"
     )
+
+
+def _accelerator(device):
+    return "gpu" if device == "cuda" else "cpu"
 
 
 def _sync(device):

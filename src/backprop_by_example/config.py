@@ -108,13 +108,19 @@ class ExplainConfig:
     seed: int = MISSING
 
 
+class Device(Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
 @dataclass
 class BenchmarkConfig:
     train_overrides: list[str] = MISSING
     sizes: list[int] = MISSING
     precisions: list[str] = MISSING
-    devices: list[str] = MISSING
+    devices: list[Device] = MISSING
     epochs: int = MISSING
+    rounds: int = MISSING
     end_to_end_repeats: int = MISSING
     output: str = MISSING
 
@@ -158,6 +164,18 @@ def check(cfg):
     _expect(not no_gpu, "trainer.accelerator", "cpu or auto: this machine has no CUDA GPU", accelerator)
     ckpt = cfg.ckpt_path
     _expect(ckpt is None or Path(ckpt).is_file(), "ckpt_path", "an existing checkpoint file", ckpt)
+
+
+def check_benchmark(cfg):
+    """Raise ConfigError for benchmark settings that cannot be timed."""
+    for n in cfg.sizes:
+        _expect(n >= 1, "sizes", "numbers of instances >= 1", n)
+    for precision in cfg.precisions:
+        _expect(precision in ("64-true", "32-true"), "precisions", "64-true or 32-true", precision)
+    _expect(cfg.epochs >= 1, "epochs", "a number of timed epochs >= 1", cfg.epochs)
+    _expect(cfg.rounds >= 1, "rounds", "a number of rounds >= 1", cfg.rounds)
+    repeats = cfg.end_to_end_repeats
+    _expect(repeats >= 0, "end_to_end_repeats", "a number of runs >= 0 (0 leaves the end-to-end timing out)", repeats)
 
 
 def check_instance(key, instance, n):
