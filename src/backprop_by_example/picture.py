@@ -6,13 +6,12 @@ edge width its size on a log scale, since the seed's gradients span 1e-8 to 1e-1
 
 import math
 
-import matplotlib
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.image import imsave
 
 from backprop_by_example import by_hand
-
-matplotlib.use("Agg")  # files only, no window: works on servers and in CI
-import matplotlib.pyplot as plt  # noqa: E402
 
 POSITIVE, NEGATIVE = "#c0392b", "#2e6fb7"
 MAX_LABELLED_UNITS = 4  # wider layers get their edges drawn without labels
@@ -22,7 +21,10 @@ def draw(x, t, W, V, heading="The seed's network"):
     """A matplotlib Figure of the pass of instance x (target t) through weights W, V, worked out by `by_hand`."""
     step = by_hand.backprop([x], [t], W, V)
     inputs, hidden, outputs = len(W), len(V), len(V[0])
-    fig, ax = plt.subplots(figsize=(10, 6), dpi=100)
+    # Figure and the Agg canvas, not pyplot: no window, no global backend, and 0.1 s less to import
+    fig = Figure(figsize=(10, 6), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     ax.set_axis_off()
     ax.set_xlim(-0.45, 2.45)
     ax.set_ylim(-0.16, 1.12)
@@ -43,7 +45,7 @@ def draw(x, t, W, V, heading="The seed's network"):
     for k, p in enumerate(layers[2]):
         _node(ax, p, f"y{k + 1}", f"in {step.y_in[0][k]:.4g}\nout {step.y_out[0][k]:.4g}\nt {t[k]:.4g}")
 
-    ax.set_title(f"{heading}:  x = {_short(x)}, t = {_short(t)}, loss {step.loss[0]:.6g}", fontsize=12)
+    fig.suptitle(f"{heading}:  x = {_short(x)}, t = {_short(t)}, loss {step.loss[0]:.6g}", fontsize=12)
     ax.text(
         1.0, -0.13,
         "edge: weight and dL/dweight for this instance.  red: dL/dw > 0, blue: < 0;  width: |dL/dw|, log scale",
@@ -54,15 +56,13 @@ def draw(x, t, W, V, heading="The seed's network"):
 
 
 def render(fig):
-    """The figure as an RGB array (height x width x 3), and the figure closed."""
+    """The figure as an RGB array (height x width x 3)."""
     fig.canvas.draw()
-    image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
-    return image
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
 
 
 def save_png(image, path):
-    plt.imsave(path, image)
+    imsave(path, image)
 
 
 def _short(values):
