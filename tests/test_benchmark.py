@@ -25,18 +25,13 @@ def test_benchmark_settings_that_cannot_be_timed_are_refused_naming_the_key(benc
 
 @pytest.mark.slow
 def test_benchmark_script_times_numpy_torch_the_project_and_bare_lightning_for_each_setting(script, tmp_path):
-    settings = ["sizes=[2,100]", "precisions=[64-true,32-true]", "epochs=2", "rounds=1", "end_to_end_repeats=0"]
+    settings = ["sizes=[2]", "precisions=[64-true,32-true]", "epochs=2", "rounds=1", "end_to_end_repeats=0"]
     done = script("benchmark", tmp_path, *settings)
     assert done.returncode == 0, done.stderr
-    assert "(c)/(b)" in done.stdout and "\ncpu    32-true         100  " in done.stdout
+    assert "(c)/(b)" in done.stdout and "\ncpu    32-true           2  " in done.stdout
     result = json.loads((tmp_path / "benchmark.json").read_text())
     rows = result["epochs"]
-    assert [(r["device"], r["precision"], r["n"]) for r in rows] == [
-        ("cpu", "64-true", 2),
-        ("cpu", "64-true", 100),
-        ("cpu", "32-true", 2),
-        ("cpu", "32-true", 100),
-    ]
+    assert [(r["device"], r["precision"], r["n"]) for r in rows] == [("cpu", "64-true", 2), ("cpu", "32-true", 2)]
     for row in rows:
         assert row["torch_s"] > 0 and row["lightning_s"] > 0 and row["bare_lightning_s"] > 0
         assert row["lightning_over_torch"] == row["lightning_s"] / row["torch_s"]
