@@ -111,6 +111,7 @@ class BareModule(L.LightningModule):
 
 
 def bare_lightning_epoch_times(X, T, W, V, lr, epochs, device, precision):
+    """BareModule's epochs: no logger, no checkpoints, no progress bar, no callback but the clock."""
     clock = EpochClock(device)
     trainer = L.Trainer(
         accelerator=_accelerator(device),
