@@ -46,6 +46,7 @@ class BackpropLog(Callback):
         self.pending = []  # (values, step) of the epochs not yet written
 
     def on_train_start(self, trainer, module):
+        """The tags of each epoch's values, in their order: the loss, W and dL/dW, V and dL/dV, each instance's."""
         T = trainer.datamodule.T
         self.per_instance = self.details and len(T) <= self.max_instances and trainer.num_training_batches == 1
         self.tags = ["loss"]
@@ -118,6 +119,7 @@ class BackpropLog(Callback):
 
     @staticmethod
     def matrices(module):
+        """The weight matrices with their letters, in the order of the tags."""
         return ("w", module.net.W), ("v", module.net.V)
 
     def log_picture(self, trainer, module, step, save_as=None):
