@@ -11,7 +11,6 @@ pytestmark = pytest.mark.slow
 CASES = {
     "our check: ragged matrix": ("model.W=[[1,2],[3]]", "Error: model.W: expected rows of one and the same length"),
     "structured config: lr not a number": ("optimizer.lr=abc", "Value 'abc' of type 'str' could not be converted"),
-    "unknown option of a config group": ("model=bigger", "Could not find 'model/bigger'"),
     "Lightning's check: unsupported precision": (
         "trainer.precision=8-true",
         "Error: trainer: Precision '8-true' is invalid",
