@@ -4,11 +4,12 @@ import signal
 import subprocess
 import time
 
+import lightning as L
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from backprop_by_example.training import train
+from backprop_by_example.training import build, train
 
 FAST = "log.details=false"
 
@@ -27,6 +28,21 @@ def test_last_checkpoint_loads_with_weights_only(config, tmp_path):
     checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["state_dict"]["net.W"].tolist() == summary["W"]
     assert checkpoint["state_dict"]["epochs_done"] == 3 and checkpoint["global_step"] == 3
+
+
+def test_last_checkpoint_is_written_every_n_epochs_during_the_run(config, tmp_path):
+    found = {}  # epoch index -> epochs_done in last.ckpt while that epoch ends
+
+    class Look(L.Callback):  # a plain callback's on_train_epoch_end runs before the checkpoint callback's
+        def on_train_epoch_end(self, trainer, module):
+            if trainer.current_epoch >= 2:  # the first save is at the end of epoch 1
+                checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+                found[trainer.current_epoch] = checkpoint["state_dict"]["epochs_done"].item()
+
+    trainer, module, data = build(config(FAST, "trainer.max_epochs=5", "checkpoint.every_n_epochs=2"), tmp_path)
+    trainer.callbacks.append(Look())
+    trainer.fit(module, datamodule=data)
+    assert found == {2: 2, 3: 2, 4: 4}
 
 
 def test_two_runs_of_one_config_give_identical_summaries(config, tmp_path):

@@ -21,10 +21,10 @@ MAX_INSTANCES_IN_SUMMARY = 10_000  # beyond, summary.json holds null for the per
 
 
 class LastCheckpoint(Checkpoint):
-    """Writes last.ckpt after every `every_n_epochs`-th epoch, and when fit stops on Ctrl-C or an error.
+    """Writes last.ckpt after every `every_n_epochs`-th epoch, after the last, and when fit stops on Ctrl-C or an error.
 
     Lightning's ModelCheckpoint could do the first (at 0.1 ms per epoch: it copies the logged metrics every epoch,
-    a tenth of the seed's epoch); its OnExceptionCheckpoint the second, but that one also makes every fit() without
+    a tenth of the seed's epoch); its OnExceptionCheckpoint the last, but that one also makes every fit() without
     a ckpt_path resume from the newest last.ckpt it finds: a run would silently continue an old one in a reused run
     dir. A `Checkpoint`, so that Lightning calls it after the module's own on_train_epoch_end, as its ModelCheckpoint.
     """
@@ -34,10 +34,17 @@ class LastCheckpoint(Checkpoint):
 
     def on_train_epoch_end(self, trainer, module):
         if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
-            trainer.save_checkpoint(self.path)
+            self.save(trainer)
+
+    def on_train_end(self, trainer, module):
+        self.save(trainer)
 
     def on_exception(self, trainer, module, exception):
-        trainer.save_checkpoint(self.path)
+        self.save(trainer)
+
+    def save(self, trainer):
+        """The whole state (weights, optimizer, loops) to resume from; every DDP process calls it, the first writes."""
+        trainer.save_checkpoint(self.path, weights_only=False)
 
 
 class EndProcessGroup(Callback):
@@ -65,7 +72,7 @@ def build(cfg, run_dir):
     """The Trainer, the module and the data for `cfg`, logging and checkpointing into `run_dir`."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     callbacks = [
-        # `train` also saves after the last epoch; saving after every epoch would double the seed run's time
+        # saving after every epoch would double the seed run's time
         LastCheckpoint(Path(run_dir) / "checkpoints" / "last.ckpt", cfg.checkpoint.every_n_epochs),
         BackpropLog(run_dir, **OmegaConf.to_container(cfg.log)),
     ]
@@ -101,7 +108,6 @@ def train(cfg, run_dir):
     start = time.perf_counter()
     trainer.fit(module, datamodule=data, ckpt_path=cfg.ckpt_path, weights_only=True)
     fit_seconds = time.perf_counter() - start
-    trainer.save_checkpoint(Path(run_dir) / "checkpoints" / "last.ckpt")  # every process calls it; the first writes
     if not trainer.is_global_zero:
         return None
 
