@@ -43,6 +43,7 @@ class BackpropLog(Callback):
         self.per_instance = False  # whether the data set is small enough for per-instance values
         self.tags = []  # the scalars' tags, in the order of each epoch's values
         self.loss, self.grads, self.instance_values = 0.0, [], None
+        self.X, self.T = None, None  # for per-instance values: the data, on the module's device
         self.pending = []  # (values, step) of the epochs not yet written
 
     def on_train_start(self, trainer, module):
@@ -56,6 +57,7 @@ class BackpropLog(Callback):
                     names = weight_names(letter, *A.shape)
                     self.tags += [f"weights/{n}" for n in names] + [f"grads/{n}" for n in names]
         if self.per_instance:
+            self.X, self.T = (A.to(module.device) for A in (trainer.datamodule.X, T))
             instances, outputs = range(1, len(T) + 1), range(1, T.shape[1] + 1)
             self.tags += [f"losses/instance{i}" for i in instances]
             self.tags += [f"outputs/instance{i}_y{k}" for i in instances for k in outputs]
@@ -74,9 +76,8 @@ class BackpropLog(Callback):
             return
         self.grads = [A.grad.detach().clone() for _, A in self.matrices(module)]
         if self.per_instance:
-            X, T = trainer.datamodule.X, trainer.datamodule.T
             with torch.no_grad():  # the weights of this epoch's forward pass: the update comes after this hook
-                Y, losses = module.outputs_and_losses(X.to(module.device), T.to(module.device))
+                Y, losses = module.outputs_and_losses(self.X, self.T)
             self.instance_values = torch.cat([losses, Y.flatten()])
 
     def on_train_epoch_end(self, trainer, module):
