@@ -19,11 +19,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from backprop_by_example import by_hand
+from backprop_by_example.config import BENCHMARK_DTYPES as DTYPES
 from backprop_by_example.data import Batches, Instances, TrainingData
 from backprop_by_example.network import Network, squared_error
 from backprop_by_example.training import build
-
-DTYPES = {"64-true": torch.float64, "32-true": torch.float32}
 
 
 def problem(n, seed=0):

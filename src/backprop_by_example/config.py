@@ -108,6 +108,10 @@ class ExplainConfig:
     seed: int = MISSING
 
 
+# The precisions the benchmark times, and the dtype of each one's plain PyTorch loop
+BENCHMARK_DTYPES = {"64-true": torch.float64, "32-true": torch.float32}
+
+
 class Device(Enum):
     cpu = "cpu"
     cuda = "cuda"
@@ -171,7 +175,7 @@ def check_benchmark(cfg):
     for n in cfg.sizes:
         _expect(n >= 1, "sizes", "numbers of instances >= 1", n)
     for precision in cfg.precisions:
-        _expect(precision in ("64-true", "32-true"), "precisions", "64-true or 32-true", precision)
+        _expect(precision in BENCHMARK_DTYPES, "precisions", " or ".join(BENCHMARK_DTYPES), precision)
     _expect(cfg.epochs >= 1, "epochs", "a number of timed epochs >= 1", cfg.epochs)
     _expect(cfg.rounds >= 1, "rounds", "a number of rounds >= 1", cfg.rounds)
     repeats = cfg.end_to_end_repeats
