@@ -8,8 +8,12 @@ from backprop_by_example import by_hand
 from backprop_by_example.config import ConfigError
 from backprop_by_example.data import Instances, read_csv
 from backprop_by_example.training import build, train
+from overrides import matrix
 
 FAST = "log.details=false"
+# five instances, so that batches of 2 are 2, 2 and 1
+X5 = [[3, 1], [-1, 4], [0.5, -2], [2, 2], [-3, 0.5]]
+T5 = [[1, 0], [0, 1], [0.3, 0.7], [1, 1], [0, 0]]
 
 
 def write_csv(path, header, rows):
@@ -23,10 +27,9 @@ def initial(config, tmp_path, *overrides):
 
 
 def test_random_init_is_seeded_in_range_and_shaped_by_the_dims(config, tmp_path):
-    W, V = initial(config, tmp_path, "model.input_dim=3", "model.hidden_dim=5", "data.X=[[1,2,3]]", "data.T=[[1,0]]")
-    W_again, V_again = initial(
-        config, tmp_path, "model.input_dim=3", "model.hidden_dim=5", "data.X=[[1,2,3]]", "data.T=[[1,0]]"
-    )
+    a_3_5_2_net = ["model.input_dim=3", "model.hidden_dim=5", "data.X=[[1,2,3]]", "data.T=[[1,0]]"]
+    W, V = initial(config, tmp_path, *a_3_5_2_net)
+    W_again, V_again = initial(config, tmp_path, *a_3_5_2_net)
     assert (W.shape, V.shape) == ((3, 5), (5, 2))
     assert ((0 <= W) & (W < 0.1)).all() and ((0 <= V) & (V < 0.1)).all()
     assert (W == W_again).all() and (V == V_again).all()
@@ -46,7 +49,7 @@ def test_a_3_5_2_net_trained_from_csv_matches_the_numpy_oracle(config, tmp_path)
     path = write_csv(tmp_path / "data.csv", "t2,x1,x2,t1,x3", np.column_stack([T[:, 1], X[:, :2], T[:, 0], X[:, 2]]))
     overrides = [
         "data=csv", f"data.path={path}", "model.input_dim=3", "model.hidden_dim=5",
-        f"model.W={W.tolist()}".replace(" ", ""), f"model.V={V.tolist()}".replace(" ", ""),
+        matrix("model.W", W), matrix("model.V", V),
         "optimizer.lr=0.3", "trainer.max_epochs=40",
     ]  # fmt: skip
     summary = train(config(*overrides), tmp_path / "run")
@@ -56,19 +59,15 @@ def test_a_3_5_2_net_trained_from_csv_matches_the_numpy_oracle(config, tmp_path)
 
 
 def test_mini_batches_in_data_order_match_the_oracle_doing_per_batch_summed_updates(config, tmp_path):
-    X = [[3, 1], [-1, 4], [0.5, -2], [2, 2], [-3, 0.5]]
-    T = [[1, 0], [0, 1], [0.3, 0.7], [1, 1], [0, 0]]
-    data = [f"data.X={X}".replace(" ", ""), f"data.T={T}".replace(" ", "")]
+    data = [matrix("data.X", X5), matrix("data.T", T5)]
     summary = train(config(FAST, *data, "data.batch_size=2", "trainer.max_epochs=30"), tmp_path)
-    W, V = by_hand.train(X, T, seed.W, seed.V, seed.lr, 30, batch_size=2)  # batches of 2, 2 and 1
+    W, V = by_hand.train(X5, T5, seed.W, seed.V, seed.lr, 30, batch_size=2)
     np.testing.assert_allclose(summary["W"], W, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(summary["V"], V, rtol=1e-12, atol=1e-14)
 
 
 def test_shuffled_runs_are_reproducible_by_seed_and_differ_between_seeds(config, tmp_path):
-    X = [[3, 1], [-1, 4], [0.5, -2], [2, 2], [-3, 0.5]]
-    T = [[1, 0], [0, 1], [0.3, 0.7], [1, 1], [0, 0]]
-    common = [FAST, f"data.X={X}".replace(" ", ""), f"data.T={T}".replace(" ", ""), "trainer.max_epochs=10"]
+    common = [FAST, matrix("data.X", X5), matrix("data.T", T5), "trainer.max_epochs=10"]
     shuffled = [*common, "data.batch_size=2", "data.shuffle=true"]
     first = train(config(*shuffled, "seed=5"), tmp_path / "a")
     again = train(config(*shuffled, "seed=5"), tmp_path / "b")
@@ -91,9 +90,7 @@ def test_a_full_batch_epoch_fetches_one_batch_object_not_rows(config, tmp_path, 
     monkeypatch.setattr(Instances, "__getitem__", lambda self, index: fetched.append(index) or get(self, index))
     X = np.random.default_rng(0).normal(size=(1000, 2)).round(3).tolist()
     T = np.random.default_rng(1).uniform(size=(1000, 2)).round(3).tolist()
-    train(
-        config(FAST, f"data.X={X}".replace(" ", ""), f"data.T={T}".replace(" ", ""), "trainer.max_epochs=3"), tmp_path
-    )
+    train(config(FAST, matrix("data.X", X), matrix("data.T", T), "trainer.max_epochs=3"), tmp_path)
     assert fetched == [slice(0, 1000)] * 3  # one whole-data slice per epoch: a view, no per-row work
 
 

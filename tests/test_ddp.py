@@ -5,6 +5,7 @@ import pytest
 
 import seed_printed as seed
 from backprop_by_example import by_hand
+from overrides import matrix
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +28,7 @@ def test_ddp_with_an_odd_number_of_instances_counts_each_once_in_one_run_dir(run
     run_dir = tmp_path / "run"
     done, summary = run_train(
         run_dir, *TWO_PROCESSES, "trainer.strategy=ddp", "trainer.max_epochs=50",
-        f"data.X={X}".replace(" ", ""), f"data.T={T}".replace(" ", ""),
+        matrix("data.X", X), matrix("data.T", T),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     W, V = by_hand.train(X, T, seed.W, seed.V, seed.lr, 50)

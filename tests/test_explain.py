@@ -7,6 +7,7 @@ import pytest
 
 import seed_printed as seed
 from backprop_by_example import by_hand
+from overrides import matrix
 
 VECTORS = ["h_in", "h_out", "y_in", "y_out", "e", "grad_y_out", "grad_y_in", "grad_h_out", "grad_h_in", "grad_x"]
 
@@ -57,18 +58,8 @@ def test_json_for_other_weights_data_and_instance_equals_the_numpy_oracle(explai
     rng = np.random.default_rng(7)
     X, T = rng.normal(size=(3, 2)).round(3), rng.uniform(size=(3, 2)).round(3)
     W, V = rng.normal(size=(2, 2)).round(3), rng.normal(size=(2, 2)).round(3)
-    as_override = {key: json.dumps(A.tolist()).replace(" ", "") for key, A in dict(X=X, T=T, W=W, V=V).items()}
-    result = json.loads(
-        explain(
-            tmp_path,
-            "explain.format=json",
-            "explain.instance=3",
-            f"model.W={as_override['W']}",
-            f"model.V={as_override['V']}",
-            f"data.X={as_override['X']}",
-            f"data.T={as_override['T']}",
-        )  # fmt: skip
-    )
+    matrices = [matrix("model.W", W), matrix("model.V", V), matrix("data.X", X), matrix("data.T", T)]
+    result = json.loads(explain(tmp_path, "explain.format=json", "explain.instance=3", *matrices))
     expected = by_hand.backprop(X[2:], T[2:], W, V)
     for name in VECTORS:
         np.testing.assert_allclose(result[name], getattr(expected, name)[0], rtol=1e-12, err_msg=name)

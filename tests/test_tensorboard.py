@@ -15,6 +15,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.training import train
+from overrides import matrix
 
 EPOCHS, EVERY = 5, 2
 NAMES = ["w11", "w12", "w21", "w22", "v11", "v12", "v21", "v22"]
@@ -138,8 +139,8 @@ def test_wider_nets_keep_the_naming_and_large_matrices_become_histograms(config,
     V = [[0.01 * (j - k) for k in range(7)] for j in range(10)]
     X, T = [[1.0], [-2.0]], [[0.5] * 7, [0.2] * 7]
     dims = ["model.input_dim=1", "model.hidden_dim=10", "model.output_dim=7"]
-    overrides = [*dims, f"model.W={W}", f"model.V={V}", f"data.X={X}", f"data.T={T}", "trainer.max_epochs=2"]
-    train(config(*(o.replace(" ", "") for o in overrides)), tmp_path)
+    matrices = [matrix("model.W", W), matrix("model.V", V), matrix("data.X", X), matrix("data.T", T)]
+    train(config(*dims, *matrices, "trainer.max_epochs=2"), tmp_path)
     events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"scalars": 0, "histograms": 0})
     events.Reload()
     scalars = set(events.Tags()["scalars"])

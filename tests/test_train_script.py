@@ -5,6 +5,7 @@ import pytest
 
 import seed_printed as seed
 from backprop_by_example import by_hand
+from overrides import matrix
 
 pytestmark = pytest.mark.slow
 
@@ -36,8 +37,7 @@ def test_command_line_overrides_take_effect_as_in_the_numpy_oracle(run_train, tm
     done, summary = run_train(
         tmp_path,
         "optimizer.lr=0.3", "trainer.max_epochs=23",
-        f"model.W={W}".replace(" ", ""), f"model.V={V}".replace(" ", ""),
-        f"data.X={X}".replace(" ", ""), f"data.T={T}".replace(" ", ""),
+        matrix("model.W", W), matrix("model.V", V), matrix("data.X", X), matrix("data.T", T),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
 
