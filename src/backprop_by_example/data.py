@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from backprop_by_example.config import ConfigError
+from backprop_by_example.config import ConfigError, user_path
 
 
 class TrainingData(L.LightningDataModule):
@@ -29,8 +29,25 @@ class TrainingData(L.LightningDataModule):
         device = self.trainer.strategy.root_device  # once per fit, not once per batch
         rank, world = self.trainer.global_rank, self.trainer.world_size
         batches = Batches(len(self.X), self.batch_size, self.shuffle, self.seed, rank, world)
+        return BatchLoader(Instances(self.X.to(device), self.T.to(device)), batches)
+
+
+class BatchLoader(DataLoader):
+    """Serves `batches`, each a whole batch at once; resumable in the middle of an epoch (Lightning's `_Stateful`).
+
+    Lightning saves `state_dict()` into checkpoints and, resuming from one written in the middle of an epoch, hands
+    it to `load_state_dict()`: that epoch goes on from the batch after the last one done, not from its first.
+    """
+
+    def __init__(self, instances, batches):
         # batch_size=None: the sampler's index goes to the dataset as it is, a whole batch at once, no collation
-        return DataLoader(Instances(self.X.to(device), self.T.to(device)), sampler=batches, batch_size=None)
+        super().__init__(instances, sampler=batches, batch_size=None)
+
+    def state_dict(self):
+        return self.sampler.state_dict()
+
+    def load_state_dict(self, state):
+        self.sampler.load_state_dict(state)
 
 
 class Instances(Dataset):
@@ -57,6 +74,8 @@ class Batches(Sampler):
         self.n, self.size = n, batch_size or n
         self.shuffle, self.seed, self.rank, self.world = shuffle, seed, rank, world
         self.epoch = 0
+        self.done = 0  # batches of this epoch handed out (Lightning fetches no batch ahead when it knows the length)
+        self.resume_at = None  # (epoch, batches done) of a checkpoint written in the middle of an epoch
 
     def set_epoch(self, epoch):  # Lightning calls this at the start of every epoch
         self.epoch = epoch
@@ -67,9 +86,20 @@ class Batches(Sampler):
     def __iter__(self):
         if self.shuffle:  # a new order every epoch, the same for the same seed and epoch (also after a resume)
             order = torch.from_numpy(np.random.default_rng([self.seed, self.epoch]).permutation(self.n))
-        for start in range(0, self.n, self.size):
+        skip = self.resume_at[1] if self.resume_at and self.resume_at[0] == self.epoch else 0
+        self.resume_at, self.done = None, skip
+        for start in range(skip * self.size, self.n, self.size):
             begin, end = self._share(start, min(start + self.size, self.n))
+            self.done += 1
             yield order[begin:end] if self.shuffle else slice(begin, end)
+
+    def state_dict(self):
+        """Where the epoch stands, and what makes its batches: enough to go on with the same ones."""
+        plan = {"instances": self.n, "batch_size": self.size, "shuffle": self.shuffle, "seed": self.seed}
+        return {"epoch": self.epoch, "done": self.done, "batches": len(self), **plan}
+
+    def load_state_dict(self, state):
+        self.resume_at = state["epoch"], state["done"]
 
     def _share(self, start, stop):
         """This process's part of rows start..stop: the first (stop - start) % world parts get one row more."""
@@ -79,12 +109,12 @@ class Batches(Sampler):
 
 
 def read_csv(path, input_dim, output_dim):
-    """X and T from a CSV file with a header row naming the columns x1, x2, ... and t1, t2, ... (in any order)."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"data.path: expected a CSV file, got {path} (no such file)")
-    with file.open() as f:
-        names = [name.strip() for name in f.readline().split(",")]
+    """X and T from a CSV file with a header row naming the columns x1, x2, ... and t1, t2, ... (in any order).
+
+    UTF-8 text, with or without the byte order mark that Excel's "CSV UTF-8" puts first.
+    """
+    lines = _text_lines(path)
+    names = [name.strip() for name in lines[0].split(",")] if lines else [""]
     if names == [""]:
         raise ConfigError(f"data.path: {path} is empty; expected a header row like x1,x2,t1,t2 and rows of numbers")
     inputs = [f"x{i}" for i in range(1, input_dim + 1)]
@@ -97,42 +127,58 @@ def read_csv(path, input_dim, output_dim):
     try:
         with warnings.catch_warnings():  # numpy warns of a file without rows; it gets its own message below
             warnings.simplefilter("ignore", UserWarning)
-            rows = np.loadtxt(file, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+            rows = np.loadtxt(lines[1:], delimiter=",", ndmin=2, dtype=np.float64)
     except ValueError:
-        raise ConfigError(_first_bad_line(file, names)) from None
+        raise ConfigError(_first_bad_line(path, lines, names)) from None
     if len(rows) == 0:
         raise ConfigError(f"data.path: {path} has a header but no rows of numbers")
     finite = np.isfinite(rows).all(axis=1)
     if not finite.all():
-        line = int(np.argmin(finite)) + 2  # + the header, counted from 1
-        raise ConfigError(f"data.path: {path}, line {line}: expected finite numbers, got {_line(file, line)}")
+        number = _numbered_rows(lines)[int(np.argmin(finite))]
+        got = lines[number - 1].strip()
+        raise ConfigError(f"data.path: {path}, line {number}: expected finite numbers, got {got}")
     column = {name: j for j, name in enumerate(names)}
     return rows[:, [column[c] for c in inputs]], rows[:, [column[c] for c in targets]]
 
 
-def _first_bad_line(file, names):
+def _text_lines(path):
+    """The file's lines, or a ConfigError saying why it cannot be a CSV file."""
+    file = Path(user_path(path))
+    if file.is_dir():
+        raise ConfigError(f"data.path: expected a CSV file, got {path} (a directory)")
+    try:
+        return file.read_text(encoding="utf-8-sig").splitlines()
+    except FileNotFoundError:
+        raise ConfigError(f"data.path: expected a CSV file, got {path} (no such file)") from None
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start : error.start + 1].hex()
+        raise ConfigError(
+            f"data.path: expected UTF-8 text, got {path} with byte 0x{byte} at offset {error.start} "
+            "(save it as CSV UTF-8)"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"data.path: expected a readable CSV file, got {path} ({error.strerror})") from None
+
+
+def _numbered_rows(lines):
+    """The line number (from 1, the header is line 1) of each row numpy reads: it skips blanks and # comments."""
+    return [number for number, line in enumerate(lines[1:], start=2) if line.split("#")[0].strip()]
+
+
+def _first_bad_line(path, lines, names):
     """The message for the first line numpy could not read (only called when there is one)."""
-    with file.open() as f:
-        next(f)
-        for number, line in enumerate(f, start=2):
-            values = [v.strip() for v in line.split(",")]
-            if values == [""]:
-                continue
-            if len(values) != len(names):
-                return f"data.path: {file}, line {number}: expected {len(names)} values, got {len(values)}"
-            for name, value in zip(names, values, strict=True):
-                try:
-                    float(value)
-                except ValueError:
-                    return f"data.path: {file}, line {number}: expected a number in column {name}, got {value!r}"
-    return f"data.path: {file}: expected rows of numbers"
-
-
-def _line(file, number):
-    with file.open() as f:
-        for n, line in enumerate(f, start=1):
-            if n == number:
-                return line.strip()
+    for number, line in enumerate(lines[1:], start=2):
+        values = [v.strip() for v in line.split(",")]
+        if values == [""]:
+            continue
+        if len(values) != len(names):
+            return f"data.path: {path}, line {number}: expected {len(names)} values, got {len(values)}"
+        for name, value in zip(names, values, strict=True):
+            try:
+                float(value)
+            except ValueError:
+                return f"data.path: {path}, line {number}: expected a number in column {name}, got {value!r}"
+    return f"data.path: {path}: expected rows of numbers"
 
 
 def load(data, model):

@@ -7,7 +7,10 @@ from backprop_by_example.network import Network, squared_error
 
 
 class BackpropModule(L.LightningModule):
-    """L = sum over instances and outputs of (Y - T)**2; one SGD step W -= lr * dL/dW, V -= lr * dL/dV."""
+    """L = sum over instances and outputs of (Y - T)**2; one SGD step W -= lr * dL/dW, V -= lr * dL/dV.
+
+    W and V are the weights a run started from (at a resume: those of the run it continues, kept as hparams).
+    """
 
     def __init__(self, W, V, lr, compile=False):
         super().__init__()
@@ -15,9 +18,10 @@ class BackpropModule(L.LightningModule):
         self.net = Network(W, V)
         if compile:  # one fused kernel for the pass, and through AOTAutograd for its backward
             self.outputs_and_losses = torch.compile(self.outputs_and_losses)
-        # Epochs these weights have been trained for. A buffer, so that it travels with the weights: into
-        # checkpoints (resume) and back from the worker processes of ddp_spawn.
+        # Complete epochs and updates these weights have had. Buffers, so that they travel with the weights: into
+        # checkpoints and back from the worker processes of ddp_spawn.
         self.register_buffer("epochs_done", torch.zeros((), dtype=torch.long))
+        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
 
     def forward(self, X):
         return self.net(X)
@@ -34,13 +38,25 @@ class BackpropModule(L.LightningModule):
     def training_step(self, batch, batch_idx):
         X, T = (b.to(self.net.W.dtype) for b in batch)
         loss = self.loss(X, T)
-        # DDP averages the gradients of its processes, each of which holds a share of the instances:
-        # world_size times the mean of the shares' gradients is their sum, the gradient of the summed loss.
-        # batch_loss is for the TensorBoard log (tensorboard_log.BackpropLog, cheaper than self.log).
-        return {"loss": loss * self.trainer.world_size, "batch_loss": loss.detach()}
+        # The gradient is that of the loss summed over every instance of the update, but Lightning averages:
+        # DDP averages the gradients of its processes, each of which holds a share of the instances, and
+        # accumulate_grad_batches divides each batch's loss by their number. Scaled back up, the update is the
+        # seed's sum. (batch_loss is for the TensorBoard log, tensorboard_log.BackpropLog: cheaper than self.log.)
+        scale = self.trainer.world_size * self.trainer.accumulate_grad_batches
+        return {"loss": loss * scale if scale != 1 else loss, "batch_loss": loss.detach()}
 
-    def on_train_epoch_end(self):
-        self.epochs_done.add_(1)
+    def on_train_start(self):
+        # A resumed run gets the optimizer state of its checkpoint, learning rate included: the config's lr wins.
+        for group in self.trainer.optimizers[0].param_groups:
+            group["lr"] = self.hparams.lr
+
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        last = self.trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
+        self.steps_done.fill_(self.trainer.global_step)
+        self.epochs_done.fill_(self.trainer.current_epoch + last)
+
+    def on_save_checkpoint(self, checkpoint):
+        checkpoint["precision"] = str(self.trainer.precision)  # a resume must use the same (resume.check)
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)

@@ -1,0 +1,90 @@
+"""When `<run dir>/checkpoints/last.ckpt` is written: every n epochs, after the last, and when a signal stops the run.
+
+Always between two updates, by a process that trained, so that a checkpoint never holds half an update, and a
+process that only waited for others (ddp_spawn's first) never replaces one with its untrained weights.
+"""
+
+from pathlib import Path
+
+from lightning.pytorch.callbacks import Checkpoint
+
+from backprop_by_example.stopping import StopRequest
+
+
+class LastCheckpoint(Checkpoint):
+    """Writes last.ckpt after every `every_n_epochs`-th epoch and after the last, and stops the run on a signal.
+
+    A `Checkpoint`, so that Lightning calls it after the module's and the other callbacks' hooks of the same
+    moment, as it does its ModelCheckpoint (which could do the first part, at 0.1 ms per epoch: it copies the logged
+    metrics every epoch, a tenth of the seed's epoch).
+
+    A stop is taken at the end of an update: within an epoch at the end of its batch, the epoch's last batch at the
+    end of the epoch (Lightning resumes from both; `data.BatchLoader` knows which batches of the epoch are done).
+    """
+
+    def __init__(self, path, every_n_epochs, stop=None):
+        self.path, self.every_n_epochs = Path(path), every_n_epochs
+        self.stop = stop or StopRequest()
+        self.ended_mid_epoch = False
+
+    def setup(self, trainer, module, stage):
+        if not self.stop.installed:  # a worker that ddp_spawn started (the process that started it says so)
+            self.stop.install(announce=False)
+
+    def on_train_start(self, trainer, module):
+        self.stop.reinstall_sigterm()  # Lightning has put its own in place since setup
+        if self.stop.requested(trainer):  # before the first update: nothing to save
+            self.stop.stop(trainer)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        epoch_loop = trainer.fit_loop.epoch_loop
+        mid_accumulation = (batch_idx + 1) % trainer.accumulate_grad_batches != 0
+        if epoch_loop.batch_progress.is_last_batch or mid_accumulation:
+            return  # the epoch's last batch stops at the epoch's end; no stop while gradients pile up
+        if self.stop.requested(trainer):
+            self.stop_here(trainer)
+        if epoch_loop.done:  # max_steps or max_time ends the fit in the middle of an epoch: a resume goes on here
+            self.save(trainer)
+            self.ended_mid_epoch = True
+
+    def on_train_epoch_end(self, trainer, module):
+        if self.ended_mid_epoch:  # not the end of the epoch, only of its part that the fit ran
+            return
+        if self.stop.requested(trainer):
+            self.stop_here(trainer)
+        if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+            self.save(trainer)
+
+    def on_train_end(self, trainer, module):
+        if not self.ended_mid_epoch:  # by now Lightning counts the unfinished epoch as done
+            self.save(trainer)
+
+    def teardown(self, trainer, module, stage):
+        self.stop.uninstall()
+
+    def stop_here(self, trainer):
+        self.save(trainer)
+        if trainer.is_global_zero:
+            print(
+                f"Stopped after {module_progress(trainer)}; saved {self.path}\n"
+                f"Continue with: python scripts/train.py ckpt_path={self.path}",
+                flush=True,
+            )
+        self.stop.stop(trainer)
+
+    def save(self, trainer):
+        """The whole state (weights, optimizer, loops) to resume from; every DDP process calls it, the first writes."""
+        if trainer.fast_dev_run:  # Lightning's promise for fast_dev_run: no checkpoints
+            return
+        trainer.save_checkpoint(self.path, weights_only=False)
+
+
+def module_progress(trainer):
+    """'12 epochs (24 updates)': the complete epochs and the updates so far."""
+    module = trainer.lightning_module
+    return progress(module.epochs_done.item(), module.steps_done.item())
+
+
+def progress(epochs, steps):
+    text = f"{epochs} epoch{'' if epochs == 1 else 's'}"
+    return text if steps == epochs else f"{text} ({steps} update{'' if steps == 1 else 's'})"

@@ -1,0 +1,100 @@
+"""Continuing a run from its last.ckpt (`ckpt_path=...`): what the checkpoint holds, and whether a config can go on.
+
+A resume goes on with the checkpoint's weights and loop state, and takes from the config whatever may change from
+one part of a run to the next: the learning rate (from the resume on), the epochs, logging, devices, and the batches
+from the next epoch on. What cannot change is refused in one line naming the key, before any work: the dims, the
+number of instances, the precision, fewer epochs than done, and, for a checkpoint written in the middle of an epoch,
+the batches of that epoch (`data.batch_size`, `data.shuffle`, `seed`).
+"""
+
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from lightning.fabric.connector import _convert_precision_to_unified_args
+
+from backprop_by_example.config import ConfigError, expect, user_path
+
+
+class Saved(NamedTuple):
+    """A checkpoint of this project, as far as a resume needs it."""
+
+    W: list  # the initial weights of the run it belongs to
+    V: list
+    dims: tuple  # input_dim, hidden_dim, output_dim
+    precision: str | None
+    epochs: int  # complete epochs
+    steps: int  # updates
+    batches: dict | None  # where the epoch stood and how its batches were made (data.Batches.state_dict)
+
+    @property
+    def mid_epoch(self):
+        return self.batches is not None and 0 < self.batches["done"] < self.batches["batches"]
+
+
+def read(path):
+    """The checkpoint at `path` (as the user typed it), or a ConfigError that says why it cannot be one."""
+    file = Path(user_path(path))
+    if not file.exists():
+        raise ConfigError(f"ckpt_path: expected an existing checkpoint file, got {path}")
+    if not file.is_file():
+        raise ConfigError(f"ckpt_path: expected a checkpoint file, got {path} (not a regular file)")
+    try:
+        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001  (torch raises one kind or another for each way a file is not a checkpoint)
+        raise ConfigError(
+            f"ckpt_path: expected a last.ckpt written by scripts/train.py, got {path}, which torch cannot load"
+        ) from None
+    try:
+        state, hparams = checkpoint["state_dict"], checkpoint["hyper_parameters"]
+        W, V = state["net.W"], state["net.V"]
+        loader = checkpoint["loops"]["fit_loop"]["state_dict"].get("combined_loader", [None])[0]
+        return Saved(
+            W=hparams["W"],
+            V=hparams["V"],
+            dims=(W.shape[0], W.shape[1], V.shape[1]),
+            precision=checkpoint.get("precision"),
+            epochs=int(state["epochs_done"]),
+            steps=int(state.get("steps_done", checkpoint["global_step"])),
+            batches=loader,
+        )
+    except (KeyError, TypeError, AttributeError, IndexError):
+        raise ConfigError(
+            f"ckpt_path: expected a last.ckpt written by scripts/train.py, got {path}, a torch file of another kind"
+        ) from None
+
+
+def check(cfg, saved, instances):
+    """Raise ConfigError where `cfg` cannot continue the run of checkpoint `saved` on `instances` instances."""
+    where = f"as in the checkpoint (ckpt_path={cfg.ckpt_path})"
+    dims = ("model.input_dim", "model.hidden_dim", "model.output_dim")
+    for key, got, expected in zip(dims, (cfg.model[k.split(".")[1]] for k in dims), saved.dims, strict=True):
+        expect(got == expected, key, f"{expected}, {where}", got)
+    precision = unified_precision(cfg.trainer.precision)
+    if saved.precision is not None:
+        expect(precision == saved.precision, "trainer.precision", f"{saved.precision}, {where}", precision)
+    data = "data.path" if cfg.data.path is not None else "data.X"
+    if saved.batches is not None:
+        expected = saved.batches["instances"]
+        expect(instances == expected, data, f"{expected} instances, {where}", instances)
+    needed = saved.epochs + saved.mid_epoch
+    max_epochs = cfg.trainer.max_epochs
+    trained = f"the epochs the checkpoint has{' begun' if saved.mid_epoch else ''} (ckpt_path={cfg.ckpt_path})"
+    expect(max_epochs == -1 or max_epochs >= needed, "trainer.max_epochs", f"at least {needed}, {trained}", max_epochs)
+    if saved.mid_epoch:
+        epoch = saved.batches["epoch"] + 1
+        mid = f"to finish epoch {epoch}, which the checkpoint (ckpt_path={cfg.ckpt_path}) stopped in the middle of"
+        plan = saved.batches
+        size = cfg.data.batch_size or instances
+        expect(size == plan["batch_size"], "data.batch_size", f"{plan['batch_size']} {mid}", size)
+        expect(cfg.data.shuffle == plan["shuffle"], "data.shuffle", f"{plan['shuffle']} {mid}", cfg.data.shuffle)
+        if plan["shuffle"]:
+            expect(cfg.seed == plan["seed"], "seed", f"{plan['seed']} {mid}", cfg.seed)
+
+
+def unified_precision(precision):
+    """Lightning's name for a precision ('64' is '64-true'), or a ConfigError in Lightning's words."""
+    try:
+        return str(_convert_precision_to_unified_args(precision))
+    except ValueError as error:
+        raise ConfigError(f"trainer: {error}") from None

@@ -1,0 +1,99 @@
+"""Ctrl-C and SIGTERM (kill, timeout, Slurm, Docker) ask a run to stop; it stops between two updates.
+
+The default Ctrl-C raises KeyboardInterrupt wherever Python happens to be: between W's and V's update, or inside a
+weakref callback, where Python drops the exception and the run trains on. These handlers only take note; the
+checkpoint callback looks at the note after each update, saves last.ckpt and ends the run (`Stopped`). A second
+Ctrl-C stops at once, without saving: last.ckpt stays as it was. The exit status is 128 + the signal's number, as
+for a process that the signal killed: 130 for Ctrl-C, 143 for SIGTERM.
+"""
+
+import os
+import signal
+import threading
+
+NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+
+
+class Stopped(SystemExit):
+    """The run stopped on a signal, with exit status 128 + the signal's number (or 0, see `StopRequest.stop`)."""
+
+    def __init__(self, signum):
+        super().__init__(None if signum is None else 128 + signum)
+        self.signum = signum
+
+
+class StopRequest:
+    """While installed, SIGINT and SIGTERM are noted in `signum` (the first received) instead of raising.
+
+    `launcher` is Lightning's process launcher, if this process started others: SIGTERM is passed on to them (a
+    terminal sends Ctrl-C to every process of the job itself, `kill` only to the one it names), and a second Ctrl-C
+    takes them down too.
+    """
+
+    def __init__(self):
+        self.signum = None
+        self.launcher, self.announce, self.previous = None, False, {}
+
+    def __getstate__(self):  # handlers belong to one process: a spawned worker gets a fresh, uninstalled request
+        return {}
+
+    def __setstate__(self, state):
+        self.__init__()
+
+    @property
+    def installed(self):
+        return bool(self.previous)
+
+    def install(self, launcher=None, announce=True):
+        """Take over SIGINT and SIGTERM (only the main thread may); `announce`: say so on stderr when one comes."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self.launcher, self.announce = launcher, announce
+        for signum in NAMES:
+            previous = signal.signal(signum, self.handle)
+            self.previous.setdefault(signum, previous)
+
+    def reinstall_sigterm(self):
+        """Take SIGTERM back from Lightning, whose handler would end the run with exit status 0."""
+        if self.installed and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self.handle)
+
+    def uninstall(self):
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum, previous in self.previous.items():
+            signal.signal(signum, previous)
+        self.previous = {}
+
+    def handle(self, signum, frame):
+        if signum == signal.SIGINT and self.signum == signal.SIGINT:
+            self._say("Ctrl-C again: stopping now, without saving; the last checkpoint stays as it was.")
+            if self.launcher is not None:
+                self.launcher.kill(signal.SIGKILL)
+            os._exit(128 + signum)
+        if signum == signal.SIGTERM and self.launcher is not None:
+            self.launcher.kill(signum)
+        if self.signum is None:
+            self.signum = signum
+            again = " (Ctrl-C again stops at once, without saving)" if signum == signal.SIGINT else ""
+            self._say(f"{NAMES[signum]}: stopping after this update, with a checkpoint{again}.")
+
+    def _say(self, line):
+        if self.announce:
+            os.write(2, f"\n{line}\n".encode())  # a handler may interrupt a print: no buffered stream here
+
+    def requested(self, trainer):
+        """Whether any process of the run has been asked to stop; all of them answer alike (one collective)."""
+        asked = self.signum is not None
+        if trainer.world_size > 1:
+            return trainer.strategy.reduce_boolean_decision(asked, all=False)
+        return asked
+
+    def stop(self, trainer):
+        """End the run: the first process with 128 + the signal's number, the others with 0.
+
+        Lightning watches `ddp`'s further processes and kills all of them as soon as one exits non-zero, which
+        could cut the first one short while it is writing its logs.
+        """
+        signum = self.signum or signal.SIGTERM  # another process was asked
+        raise Stopped(signum if trainer.is_global_zero else None)

@@ -1,0 +1,189 @@
+"""Ctrl-C and SIGTERM stop a run between two updates, with a checkpoint, and exit 128 + the signal's number;
+resuming gives the uninterrupted run's weights and epoch count, whatever the moment of the signal."""
+
+import json
+import os
+import signal
+import time
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import seed_printed as seed
+from backprop_by_example import by_hand, training
+from backprop_by_example.stopping import Stopped, StopRequest
+from overrides import matrix
+
+X5 = [[3, 1], [-1, 4], [0.5, -2], [2, 2], [-3, 0.5]]  # batches of 2: three batches, three updates per epoch
+T5 = [[1, 0], [0, 1], [0.3, 0.7], [1, 1], [0, 0]]
+MINI_BATCHES = ["log.details=false", matrix("data.X", X5), matrix("data.T", T5), "data.batch_size=2"]
+SHUFFLED = [*MINI_BATCHES, "data.shuffle=true", "trainer.max_epochs=4"]
+FULL_BATCH = ["log.details=false", "trainer.max_epochs=6"]
+
+
+class SignalAt(L.Callback):
+    """Sends `signum` to this very process as update number `step` (counted from 0) begins."""
+
+    def __init__(self, step, signum):
+        self.step, self.signum = step, signum
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), self.signum)
+
+
+@pytest.fixture
+def signalled(monkeypatch):
+    """signalled(cfg, run_dir, step, signum): train, with the signal sent as update `step` begins -> Stopped."""
+
+    def run(cfg, run_dir, step, signum=signal.SIGINT):
+        build = training.build
+
+        def build_with_signal(*args):
+            trainer, module, data = build(*args)
+            trainer.callbacks.insert(0, SignalAt(step, signum))
+            return trainer, module, data
+
+        monkeypatch.setattr(training, "build", build_with_signal)
+        with pytest.raises(Stopped) as stopped:
+            training.train(cfg, run_dir)
+        monkeypatch.setattr(training, "build", build)
+        return stopped.value
+
+    return run
+
+
+def summary_without_time(summary):
+    return {key: value for key, value in summary.items() if key != "fit_seconds"}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(config, tmp_path_factory):
+    return {
+        name: summary_without_time(training.train(config(*overrides), tmp_path_factory.mktemp(name)))
+        for name, overrides in (("shuffled", SHUFFLED), ("full_batch", FULL_BATCH))
+    }
+
+
+@pytest.mark.parametrize("step", range(12))  # every update of 4 epochs of 3 shuffled batches
+def test_a_signal_at_any_update_then_resume_gives_the_uninterrupted_run(
+    config, tmp_path, signalled, uninterrupted, step
+):
+    stopped = signalled(config(*SHUFFLED), tmp_path / "stopped", step)
+    assert stopped.code == 130  # 128 + SIGINT
+    assert not (tmp_path / "stopped" / "summary.json").exists()
+    last = tmp_path / "stopped" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["global_step"] == step + 1  # the update under way was finished
+
+    resumed = training.train(config(*SHUFFLED, f"ckpt_path={last}"), tmp_path / "resumed")
+    assert summary_without_time(resumed) == uninterrupted["shuffled"]  # weights bit for bit, epochs, updates
+
+
+@pytest.mark.parametrize("step", [0, 2, 5])
+def test_sigterm_in_a_full_batch_run_stops_with_143_and_resumes_to_the_seeds_arithmetic(
+    config, tmp_path, signalled, uninterrupted, step
+):
+    stopped = signalled(config(*FULL_BATCH), tmp_path / "stopped", step, signal.SIGTERM)
+    assert stopped.code == 143  # 128 + SIGTERM
+    last = tmp_path / "stopped" / "checkpoints" / "last.ckpt"
+    resumed = training.train(config(*FULL_BATCH, f"ckpt_path={last}"), tmp_path / "resumed")
+    assert summary_without_time(resumed) == uninterrupted["full_batch"]
+    W, V = by_hand.train(seed.X, seed.T, seed.W, seed.V, seed.lr, 6)
+    np.testing.assert_allclose(resumed["W"], W, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(resumed["V"], V, rtol=0, atol=1e-12)
+
+
+def test_stopped_in_the_middle_of_an_epoch_of_batches_in_data_order_resumes_as_the_numpy_oracle(
+    config, tmp_path, signalled
+):
+    overrides = [*MINI_BATCHES, "trainer.max_epochs=3"]
+    signalled(config(*overrides), tmp_path / "stopped", 4)  # the second batch of epoch 2
+    last = tmp_path / "stopped" / "checkpoints" / "last.ckpt"
+    resumed = training.train(config(*overrides, f"ckpt_path={last}"), tmp_path / "resumed")
+    W, V = by_hand.train(X5, T5, seed.W, seed.V, seed.lr, 3, batch_size=2)
+    np.testing.assert_allclose(resumed["W"], W, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(resumed["V"], V, rtol=0, atol=1e-12)
+    assert (resumed["epochs"], resumed["steps"]) == (3, 9)
+
+
+def test_a_second_ctrl_c_ends_the_process_at_once_with_130():
+    """The first Ctrl-C is noted, the second one ends the process there and then, before the next line."""
+    pid = os.fork()
+    if pid == 0:  # a process of its own: the test's own must not end
+        StopRequest().install(announce=False)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.1)
+        os._exit(0)  # not reached
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 130
+
+
+def wait_for_checkpoint(run, last):
+    deadline = time.monotonic() + 120
+    while not last.exists():
+        assert run.poll() is None and time.monotonic() < deadline, f"no checkpoint: {run.stderr}"
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_real_run_stops_on_the_signal_with_its_status_a_checkpoint_readable_logs_and_no_summary(
+    start_train, tmp_path, signum, status
+):
+    run = start_train(tmp_path, f"hydra.run.dir={tmp_path}", "trainer.max_epochs=1000000")
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    wait_for_checkpoint(run, last)
+    run.send_signal_to_group(signum)  # as a terminal's Ctrl-C, or a scheduler's SIGTERM to the job
+    signalled = time.monotonic()
+    assert run.wait(timeout=60) == status
+    assert time.monotonic() - signalled < 10
+    assert "stopping after this update, with a checkpoint" in run.stderr
+    assert not (tmp_path / "summary.json").exists()
+
+    checkpoint = torch.load(last, weights_only=True)
+    epochs = checkpoint["state_dict"]["epochs_done"].item()
+    assert epochs >= 100 and f"Stopped after {epochs} epochs" in run.stdout
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert len(events.Scalars("loss")) == epochs  # every update logged, up to the stop
+
+
+@pytest.mark.slow
+def test_ctrl_c_under_ddp_spawn_keeps_the_trained_checkpoint(start_train, tmp_path):
+    """The main process of ddp_spawn trains nothing itself: it must not write its untrained weights."""
+    run = start_train(
+        tmp_path, f"hydra.run.dir={tmp_path}", "trainer.max_epochs=1000000",
+        "trainer.devices=2", "trainer.strategy=ddp_spawn",
+    )  # fmt: skip
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    wait_for_checkpoint(run, last)
+    run.send_signal_to_group(signal.SIGINT)
+    assert run.wait(timeout=120) == 130
+    checkpoint = torch.load(last, weights_only=True)
+    assert checkpoint["state_dict"]["epochs_done"] >= 100 and checkpoint["global_step"] >= 100
+    assert checkpoint["state_dict"]["net.W"].tolist() != seed.W
+    assert not (tmp_path / "summary.json").exists()
+
+
+@pytest.mark.slow
+def test_a_real_run_stopped_in_the_middle_of_an_epoch_resumes_to_the_uninterrupted_result(start_train, tmp_path):
+    mini = [matrix("data.X", X5), matrix("data.T", T5), "data.batch_size=2", "data.shuffle=true"]
+    run = start_train(tmp_path, "hydra.run.dir=stopped", *mini, "trainer.max_epochs=1000000")
+    wait_for_checkpoint(run, tmp_path / "stopped" / "checkpoints" / "last.ckpt")
+    time.sleep(0.3)
+    run.send_signal_to_group(signal.SIGINT)
+    assert run.wait(timeout=60) == 130
+    checkpoint = torch.load(tmp_path / "stopped" / "checkpoints" / "last.ckpt", weights_only=True)
+    epochs = checkpoint["state_dict"]["epochs_done"].item() + 2  # on, past the stop
+
+    last = f"ckpt_path={tmp_path}/stopped/checkpoints/last.ckpt"
+    both = [start_train(tmp_path, f"hydra.run.dir={name}", *mini, f"trainer.max_epochs={epochs}", *more)
+            for name, more in (("resumed", [last]), ("whole", []))]  # fmt: skip
+    assert [run.wait() for run in both] == [0, 0]
+    resumed, whole = (json.loads((tmp_path / name / "summary.json").read_text()) for name in ("resumed", "whole"))
+    assert summary_without_time(resumed) == summary_without_time(whole)
