@@ -35,9 +35,11 @@ def values(events, tag):
     return [e.value for e in events.Scalars(tag)]
 
 
-def test_loss_every_weight_and_gradient_are_scalars_with_one_point_per_epoch(run):
+def test_loss_and_weights_have_a_point_per_update_and_after_the_last_and_gradients_one_per_update(run):
     _, _, events = run
-    for tag in ["loss"] + [f"weights/{n}" for n in NAMES] + [f"grads/{n}" for n in NAMES]:
+    for tag in ["loss"] + [f"weights/{n}" for n in NAMES]:
+        assert [e.step for e in events.Scalars(tag)] == list(range(EPOCHS + 1)), tag
+    for tag in [f"grads/{n}" for n in NAMES]:
         assert [e.step for e in events.Scalars(tag)] == list(range(EPOCHS)), tag
 
 
@@ -48,28 +50,62 @@ def test_last_logged_weights_equal_summary_json(run):
     np.testing.assert_allclose(last, expected, rtol=1e-7)  # event files store scalars as float32
 
 
-def test_weights_and_gradients_per_epoch_follow_the_numpy_oracle(run):
-    """At step s: the weights after update s+1, and the gradient that update used (at the weights after s)."""
+def test_every_value_at_step_s_belongs_to_the_weights_after_s_updates_as_in_the_numpy_oracle(run):
+    """Weights, loss, outputs and the gradient at step s: all at the weights after s updates."""
     _, _, events = run
     W, V = np.array(seed.W), np.array(seed.V)
-    for s in range(EPOCHS):
+    for s in range(EPOCHS + 1):
         step = by_hand.backprop(seed.X, seed.T, W, V)
-        grads = [*step.grad_W.ravel(), *step.grad_V.ravel()]
-        np.testing.assert_allclose([values(events, f"grads/{n}")[s] for n in NAMES], grads, rtol=1e-6)
-        assert values(events, "loss")[s] == pytest.approx(step.loss.sum(), rel=1e-6)
-        np.testing.assert_allclose([values(events, f"losses/instance{i}")[s] for i in (1, 2)], step.loss, rtol=1e-6)
-        np.testing.assert_allclose(values(events, "outputs/instance2_y1")[s], step.y_out[1, 0], rtol=1e-6)
-        W, V = W - seed.lr * step.grad_W, V - seed.lr * step.grad_V
         np.testing.assert_allclose(
             [values(events, f"weights/{n}")[s] for n in NAMES], [*W.ravel(), *V.ravel()], rtol=1e-7
         )
+        assert values(events, "loss")[s] == pytest.approx(step.loss.sum(), rel=1e-6)
+        np.testing.assert_allclose([values(events, f"losses/instance{i}")[s] for i in (1, 2)], step.loss, rtol=1e-6)
+        np.testing.assert_allclose(values(events, "outputs/instance2_y1")[s], step.y_out[1, 0], rtol=1e-6)
+        if s < EPOCHS:
+            grads = [*step.grad_W.ravel(), *step.grad_V.ravel()]
+            np.testing.assert_allclose([values(events, f"grads/{n}")[s] for n in NAMES], grads, rtol=1e-6)
+        W, V = W - seed.lr * step.grad_W, V - seed.lr * step.grad_V
 
 
-def test_first_epoch_matches_seed_cells_23_to_28(run):
+def assert_each_update_is_the_weights_minus_lr_times_the_logged_gradient(events, lr):
+    """weights(s + 1) = weights(s) - lr * grads(s) for every logged update s (scalars are stored as float32)."""
+    weights = np.array([values(events, f"weights/{n}") for n in NAMES])
+    grads = np.array([values(events, f"grads/{n}") for n in NAMES])
+    assert grads.shape[1] == weights.shape[1] - 1
+    np.testing.assert_allclose(weights[:, 1:], weights[:, :-1] - lr * grads, rtol=0, atol=2e-6)
+
+
+def test_each_update_is_the_weights_minus_lr_times_the_logged_gradient(run):
+    _, _, events = run
+    assert_each_update_is_the_weights_minus_lr_times_the_logged_gradient(events, seed.lr)
+
+
+def test_with_gradient_clipping_the_logged_gradient_is_the_clipped_one_the_update_applied(config, tmp_path):
+    train(config("+trainer.gradient_clip_val=0.01", "trainer.max_epochs=5"), tmp_path)
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    grads = np.array([values(events, f"grads/{n}") for n in NAMES])
+    np.testing.assert_allclose(np.linalg.norm(grads, axis=0), 0.01, rtol=1e-5)  # clipped to norm 0.01 (Lightning)
+    assert_each_update_is_the_weights_minus_lr_times_the_logged_gradient(events, seed.lr)
+
+
+def test_first_update_matches_seed_cells_23_to_28(run):
     _, _, events = run
     assert values(events, "loss")[0] == pytest.approx(seed.loss_before, abs=seed.DECIMALS_8)
+    assert values(events, "loss")[1] == pytest.approx(seed.loss_after_step, rel=1e-7)  # a float32 of 8 decimals
     after_step = [w for A in (seed.W_after_step, seed.V_after_step) for row in A for w in row]
-    np.testing.assert_allclose([values(events, f"weights/{n}")[0] for n in NAMES], after_step, atol=1e-6)
+    np.testing.assert_allclose([values(events, f"weights/{n}")[1] for n in NAMES], after_step, atol=1e-6)
+
+
+@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
+def test_under_mixed_precision_the_instances_losses_add_up_to_the_logged_loss(config, tmp_path, precision):
+    """Both from the training step's arithmetic (autocast), not from a second pass outside it."""
+    train(config(f"trainer.precision={precision}", "trainer.max_epochs=3"), tmp_path)
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    instances = np.array([values(events, f"losses/instance{i}") for i in (1, 2)]).sum(axis=0)
+    np.testing.assert_allclose(values(events, "loss")[:3], instances[:3], rtol=1e-6)
 
 
 def test_network_picture_is_logged_at_the_first_every_kth_and_after_the_last_epoch(run):
@@ -82,12 +118,12 @@ def test_hparams_hold_the_run_settings_with_final_loss_as_metric(run):
     content = events.PluginTagToContent("hparams")
     start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"]).session_start_info
     hparams = {k: v.number_value or v.string_value for k, v in start.hparams.items()}
-    assert hparams["lr"] == 0.5 and hparams["epochs"] == EPOCHS
+    assert hparams["lr"] == 0.5 and hparams["epochs"] == hparams["steps"] == EPOCHS
     assert (hparams["precision"], hparams["accelerator"]) == ("64-true", "cpu")
     assert [hparams[f"init_{n}"] for n in NAMES] == [6, -3, -2, 5, 1, -2, 0.25, 2]
     experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
     assert [m.name.tag for m in experiment.metric_infos] == ["final_loss"]
-    assert values(events, "final_loss") == [pytest.approx(summary["loss"], rel=1e-7)]
+    assert [(e.step, e.value) for e in events.Scalars("final_loss")] == [(EPOCHS, pytest.approx(summary["loss"]))]
 
 
 def test_network_png_is_saved_in_the_run_dir(run, png_size):
@@ -147,4 +183,5 @@ def test_wider_nets_keep_the_naming_and_large_matrices_become_histograms(config,
     assert {f"weights/w1_{j}" for j in range(1, 11)} | {f"grads/w1_{j}" for j in range(1, 11)} <= scalars
     assert not any(tag.startswith(("weights/v", "grads/v")) for tag in scalars)
     assert {"weights/V", "grads/V"} <= set(events.Tags()["histograms"])
-    assert [h.step for h in events.Histograms("weights/V")] == [0, 1]
+    assert [h.step for h in events.Histograms("weights/V")] == [0, 1, 2]
+    assert [h.step for h in events.Histograms("grads/V")] == [0, 1]

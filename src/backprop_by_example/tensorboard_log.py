@@ -1,13 +1,20 @@
 """What a run shows in TensorBoard: the loss, and with `log.details` every weight, gradient and the network picture.
 
-Tags, one point per epoch:
-    loss                          L summed over the epoch's batches (and DDP's processes)
-    weights/w11 ... weights/v22   the weights after the epoch's update (a histogram weights/W beyond `max_scalars`)
-    grads/w11 ... grads/v22       the gradient that update used (grads/W likewise)
-    losses/instance1 ...          per-instance loss and outputs of the epoch's forward pass, for data sets of at
-    outputs/instance1_y1 ...      most `max_instances` instances
+The x axis counts updates. Everything at step s belongs to the weights after s updates: the weights themselves,
+the loss and outputs of the forward pass through them, the gradient there, which update s + 1 applies (after
+Lightning's gradient clipping, if any), and the picture. So weights(s + 1) = weights(s) - lr * grads(s).
+A point every `trainer.log_every_n_steps` updates (1: every update), and one after the last update (no gradient:
+none is applied; loss and outputs where an update sees every instance).
+
+Tags:
+    loss                          L of the update, summed over its instances (its batch or the batches it
+                                  accumulates, and DDP's processes)
+    weights/w11 ... weights/v22   each weight (a histogram weights/W for a matrix of more than `max_scalars`)
+    grads/w11 ... grads/v22       dL/dw as the update applies it (grads/W likewise)
+    losses/instance1 ...          per-instance loss and outputs, for data sets of at most `max_instances`
+    outputs/instance1_y1 ...      instances that every update sees whole
 Images: `network`, the picture of `picture.draw`, at the start of epoch 0, of every `picture_every_n_epochs`-th
-epoch, and after the last; the last is also saved as network.png in the run dir.
+epoch, and after the last update; the last is also saved as network.png in the run dir.
 """
 
 from pathlib import Path
@@ -17,18 +24,16 @@ from lightning.pytorch.callbacks import Callback
 from tensorboard.compat.proto.summary_pb2 import Summary
 
 from backprop_by_example import picture
-from backprop_by_example.network import weight_names
+from backprop_by_example.network import squared_error, weight_names
 
 
 class BackpropLog(Callback):
     """Writes the loss, and with `details` everything else listed above, to the run's TensorBoard logger.
 
-    An epoch's scalars are gathered into one tensor (a couple of tensor ops per epoch, no wait for the device), and
-    `WRITE_EVERY` epochs at a time they become TensorBoard events, straight to its writer: LightningModule.log
-    costs about half a millisecond per value and step (more than the seed's whole training step), add_scalar about
-    50 us per value, and waking the writer's thread every epoch another 0.2 ms. The step axis is Lightning's:
-    epoch-end values at the index of the epoch's last update (global_step - 1); pictures at the update about to
-    happen.
+    An update's scalars are gathered into one tensor (a few tensor ops, no wait for the device), and `WRITE_EVERY`
+    updates at a time they become TensorBoard events, straight to its writer: LightningModule.log costs about
+    half a millisecond per value and step (more than the seed's whole training step), add_scalar about 50 us per
+    value, and waking the writer's thread every update another 0.2 ms.
     """
 
     WRITE_EVERY = 20
@@ -40,83 +45,121 @@ class BackpropLog(Callback):
         self.max_instances = max_instances
         self.picture_every = picture_every_n_epochs
         self.instance = picture_instance - 1
-        self.per_instance = False  # whether the data set is small enough for per-instance values
-        self.tags = []  # the scalars' tags, in the order of each epoch's values
-        self.loss, self.grads, self.instance_values = 0.0, [], None
-        self.X, self.T = None, None  # for per-instance values: the data, on the module's device
-        self.pending = []  # (values, step) of the epochs not yet written
+        self.every = 1  # trainer.log_every_n_steps
+        self.whole = False  # whether every update sees all instances (one batch per update, DDP's shares summed)
+        self.per_instance = False  # and the data set is small enough for per-instance values
+        self.tags = []  # the scalars' tags, in the order of each update's values
+        self.X, self.T = None, None  # the data, on the module's device
+        self.step = None  # the number of the update being logged, from its first batch to its last
+        self.loss, self.before, self.instance_values = 0.0, None, None
+        self.pending = []  # (values, step) of the updates not yet written
 
     def on_train_start(self, trainer, module):
-        """The tags of each epoch's values, in their order: the loss, W and dL/dW, V and dL/dV, each instance's."""
-        T = trainer.datamodule.T
-        self.per_instance = self.details and len(T) <= self.max_instances and trainer.num_training_batches == 1
-        self.tags = ["loss"]
-        if self.details:
-            for letter, A in self.matrices(module):
-                if A.numel() <= self.max_scalars:
-                    names = weight_names(letter, *A.shape)
-                    self.tags += [f"weights/{n}" for n in names] + [f"grads/{n}" for n in names]
+        """The tags of each update's values, in their order: the loss, every weight, every gradient, per instance."""
+        self.every = trainer.log_every_n_steps
+        batches = trainer.num_training_batches
+        self.whole = -(-batches // trainer.accumulate_grad_batches) == 1
+        self.X, self.T = (A.to(module.device) for A in (trainer.datamodule.X, trainer.datamodule.T))
+        self.per_instance = self.details and self.whole and len(self.T) <= self.max_instances
+        scalars = [(letter, A) for letter, A in self.matrices(module) if self.details and self.as_scalars(A)]
+        names = [name for letter, A in scalars for name in weight_names(letter, *A.shape)]
+        self.tags = ["loss"] + [f"weights/{n}" for n in names] + [f"grads/{n}" for n in names]
         if self.per_instance:
-            self.X, self.T = (A.to(module.device) for A in (trainer.datamodule.X, T))
-            instances, outputs = range(1, len(T) + 1), range(1, T.shape[1] + 1)
+            instances, outputs = range(1, len(self.T) + 1), range(1, self.T.shape[1] + 1)
             self.tags += [f"losses/instance{i}" for i in instances]
             self.tags += [f"outputs/instance{i}_y{k}" for i in instances for k in outputs]
 
     def on_train_epoch_start(self, trainer, module):
-        self.loss = 0.0
         if self.details and trainer.is_global_zero and trainer.current_epoch % self.picture_every == 0:
             self.log_picture(trainer, module, trainer.global_step)
 
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-        self.loss = self.loss + outputs["batch_loss"]
-
-    def on_before_optimizer_step(self, trainer, module, optimizer):
-        """The gradient about to be applied, and for a small data set each instance's loss and outputs."""
-        if not self.details:
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        """The first batch of a logged update: the weights, and each instance's values, before it."""
+        if self.step is not None or trainer.global_step % self.every != 0:
             return
-        self.grads = [A.grad.detach().clone() for _, A in self.matrices(module)]
-        if self.per_instance:
-            with torch.no_grad():  # the weights of this epoch's forward pass: the update comes after this hook
-                Y, losses = module.outputs_and_losses(self.X, self.T)
-            self.instance_values = torch.cat([losses, Y.flatten()])
-
-    def on_train_epoch_end(self, trainer, module):
-        step = trainer.global_step - 1
-        # L summed over the epoch's batches and, under DDP, over the processes' shares (every process calls this)
-        values = [trainer.strategy.reduce(torch.as_tensor(self.loss), reduce_op="sum").reshape(1)]
+        self.step, self.loss = trainer.global_step, 0.0
         if self.details:
-            for (letter, A), grad in zip(self.matrices(module), self.grads, strict=True):
-                if A.numel() <= self.max_scalars:
-                    values += [A.detach().flatten(), grad.flatten()]
-                else:
+            self.before = [A.detach().clone() for _, A in self.matrices(module)]
+        if self.per_instance and trainer.is_global_zero:
+            self.instance_values = self.outputs_and_losses(trainer, module)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        """The last batch of a logged update (the others add their loss): its values, with the gradient applied."""
+        if self.step is None:
+            return
+        self.loss = self.loss + outputs["batch_loss"]
+        if trainer.global_step == self.step:  # accumulate_grad_batches: the update is still to come
+            return
+        # L summed over the update's batches and, under DDP, over the processes' shares (every process calls this)
+        loss = trainer.strategy.reduce(torch.as_tensor(self.loss), reduce_op="sum").reshape(1)
+        weights, grads = [], []
+        if self.details:
+            # Lightning clears the gradients at the start of the next update: these are the ones just applied
+            for (letter, A), before in zip(self.matrices(module), self.before, strict=True):
+                if self.as_scalars(A):
+                    weights.append(before.flatten())
+                    grads.append(A.grad.flatten())
+                elif trainer.is_global_zero:
                     experiment = trainer.logger.experiment
-                    experiment.add_histogram(f"weights/{letter.upper()}", A.detach(), step)
-                    experiment.add_histogram(f"grads/{letter.upper()}", grad, step)
-        if self.per_instance:
-            values.append(self.instance_values)
+                    experiment.add_histogram(f"weights/{letter.upper()}", before, self.step)
+                    experiment.add_histogram(f"grads/{letter.upper()}", A.grad, self.step)
         if trainer.is_global_zero:
-            self.pending.append((torch.cat(values), step))
+            extra = [self.instance_values] if self.per_instance else []
+            self.pending.append((torch.cat([loss, *weights, *grads, *extra]), self.step))
             if len(self.pending) >= self.WRITE_EVERY:
                 self.write(trainer)
+        self.step = None
 
     def on_train_end(self, trainer, module):
+        """The point after the last update: its weights, and where it saw every instance, the loss and outputs."""
+        if not trainer.is_global_zero:
+            return
         self.write(trainer)
-        if self.details and trainer.is_global_zero:
-            self.log_picture(trainer, module, trainer.global_step, save_as=self.run_dir / "network.png")
+        step, values = trainer.global_step, {}
+        if self.whole:  # the trained network as summary.json has it: not through a compiled step
+            instance_values = self.outputs_and_losses(trainer, module, module.net)
+            values["loss"] = instance_values[: len(self.T)].sum().item()
+            if self.per_instance:
+                values |= dict(zip(self.tags[-len(instance_values) :], instance_values.tolist(), strict=True))
+        if self.details:
+            names = [tag for tag in self.tags if tag.startswith("weights/")]
+            weights = [A.detach().flatten() for _, A in self.matrices(module) if self.as_scalars(A)]
+            values |= dict(zip(names, torch.cat(weights).tolist() if weights else [], strict=True))
+            for letter, A in self.matrices(module):
+                if not self.as_scalars(A):
+                    trainer.logger.experiment.add_histogram(f"weights/{letter.upper()}", A.detach(), step)
+            self.log_picture(trainer, module, step, save_as=self.run_dir / "network.png")
+        self.write_event(trainer, values, step)
 
     def on_exception(self, trainer, module, exception):
-        self.write(trainer)  # Ctrl-C: what was logged so far is in the event file
+        self.write(trainer)  # a stop, or an error: what was logged so far is in the event file
+
+    def outputs_and_losses(self, trainer, module, net=None):
+        """Each instance's loss, then its outputs, as the training step computes them (autocast included)."""
+        with torch.no_grad(), trainer.precision_plugin.forward_context():
+            if net is None:
+                Y, losses = module.outputs_and_losses(self.X, self.T)
+            else:
+                Y = net(self.X)
+                losses = squared_error(Y, self.T)
+        return torch.cat([losses, Y.flatten()]).to(module.net.W.dtype)
 
     def write(self, trainer):
-        """The pending epochs' values as one TensorBoard event per epoch."""
+        """The pending updates' values as one TensorBoard event per update."""
         if not self.pending:
             return
         rows = torch.stack([values for values, _ in self.pending]).tolist()
-        writer = trainer.logger.experiment._get_file_writer()
         for row, (_, step) in zip(rows, self.pending, strict=True):
-            scalars = [Summary.Value(tag=tag, simple_value=v) for tag, v in zip(self.tags, row, strict=True)]
-            writer.add_summary(Summary(value=scalars), step)
+            self.write_event(trainer, dict(zip(self.tags, row, strict=True)), step)
         self.pending = []
+
+    @staticmethod
+    def write_event(trainer, values, step):
+        scalars = [Summary.Value(tag=tag, simple_value=v) for tag, v in values.items()]
+        trainer.logger.experiment._get_file_writer().add_summary(Summary(value=scalars), step)
+
+    def as_scalars(self, A):
+        return A.numel() <= self.max_scalars
 
     @staticmethod
     def matrices(module):
@@ -132,17 +175,18 @@ class BackpropLog(Callback):
             picture.save_png(image, save_as)
 
 
-def hparams(cfg, trainer, module):
-    """The values that define a run, for TensorBoard's HPARAMS tab."""
+def hparams(cfg, trainer, module, summary):
+    """The values that define a run, for TensorBoard's HPARAMS tab: the settings it ran with, the initial weights
+    (of the run it continues, for a resumed one), and the epochs and updates it ended after."""
     model = cfg.model
     params = {
         "lr": cfg.optimizer.lr,
-        "epochs": cfg.trainer.max_epochs,
+        "epochs": summary["epochs"],
+        "steps": summary["steps"],
         "precision": str(trainer.precision),
         "accelerator": trainer.strategy.root_device.type,
         "seed": cfg.seed,
         "dims": f"{model.input_dim}-{model.hidden_dim}-{model.output_dim}",
-        "init": "given" if model.W is not None and model.V is not None else "random",
         "batch_size": cfg.data.batch_size or "all",
         "shuffle": cfg.data.shuffle,
     }
