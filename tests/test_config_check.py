@@ -35,17 +35,25 @@ CASES = {
         "data.T: expected 2 rows, one target per instance of data.X, got 1",
     ),
     "X has inf": ("data.X=[[3,inf],[-1,4]]", "data.X: expected finite numbers, got inf at [0][1]"),
-    "lr zero": ("optimizer.lr=0", "optimizer.lr: expected a learning rate > 0, got 0.0"),
-    "lr nan": ("optimizer.lr=nan", "optimizer.lr: expected a learning rate > 0, got nan"),
+    "lr zero": ("optimizer.lr=0", "optimizer.lr: expected a finite learning rate > 0, got 0.0"),
+    "lr nan": ("optimizer.lr=nan", "optimizer.lr: expected a finite learning rate > 0, got nan"),
+    "lr inf": ("optimizer.lr=inf", "optimizer.lr: expected a finite learning rate > 0, got inf"),
+    "seed negative": ("seed=-1", "seed: expected an integer from 0 to 2**32 - 1, got -1"),
+    "seed too large": ("seed=4294967296", "seed: expected an integer from 0 to 2**32 - 1, got 4294967296"),
     "picture every 0 epochs": (
         "log.picture_every_n_epochs=0",
         "log.picture_every_n_epochs: expected a number of epochs >= 1, got 0",
     ),
-    "checkpoint missing": (
-        "ckpt_path=no/such/last.ckpt",
-        "ckpt_path: expected an existing checkpoint file, got no/such/last.ckpt",
+    "epochs negative": (
+        "trainer.max_epochs=-2",
+        "trainer.max_epochs: expected a number of epochs >= 0, or -1 for no limit (trainer.max_steps, "
+        "trainer.max_time or Ctrl-C ends it), got -2",
     ),
-    "epochs negative": ("trainer.max_epochs=-1", "trainer.max_epochs: expected a number of epochs >= 0, got -1"),
+    "not a Trainer argument": ("+trainer.foo=1", "trainer.foo: expected an argument of lightning.Trainer, got foo=1"),
+    "logger not a bool": (
+        "+trainer.logger=csv",
+        "trainer.logger: expected true or false (TensorBoard, or no logger at all), got csv",
+    ),
 }
 
 

@@ -3,17 +3,20 @@
 The values live in `conf/`; this file only says what each key must be.
 """
 
+import errno
+import inspect
 import math
 import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
+import lightning as L
 import torch
 from hydra.core.config_store import ConfigStore
+from hydra.utils import to_absolute_path
 from omegaconf import MISSING, OmegaConf
 
 # A matrix is a list of rows. The rows are typed Any because OmegaConf 2.3 rejects ints merged into a
@@ -132,8 +135,30 @@ class BenchmarkConfig:
 ConfigStore.instance().store(name="train_schema", node=TrainConfig)
 ConfigStore.instance().store(name="explain_schema", node=ExplainConfig)
 ConfigStore.instance().store(name="benchmark_schema", node=BenchmarkConfig)
-# ${pid:} in a run dir's name: two runs started in the same second still get dirs of their own
-OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
+# ${pid:} in a run dir's name: two runs started in the same second still get dirs of their own. Cached, like
+# Hydra's ${now:}: every job of a sweep gets the sweep's value, even where a launcher runs them in other processes.
+OmegaConf.register_new_resolver("pid", os.getpid, replace=True, use_cache=True)
+
+# Trainer arguments that this project sets itself, or that have no meaning without validation data
+NO_VALIDATION = "this project has no validation data, so there is no validation to schedule"
+TRAINER_REFUSED = {
+    "callbacks": "the project sets the callbacks itself (training.build): last.ckpt, the TensorBoard log",
+    "default_root_dir": "the run dir is Hydra's: hydra.run.dir=DIR",
+    "use_distributed_sampler": "the project shares the instances out to the processes itself (data.Batches)",
+    "enable_checkpointing": "last.ckpt is the project's own; checkpoint.every_n_epochs sets how often it is written",
+    "barebones": "it would turn off the logging and checkpoints that this project is made of",
+    "overfit_batches": "trainer.limit_train_batches=K trains on K batches per epoch (the same ones with "
+    "data.shuffle=false)",
+    "val_check_interval": NO_VALIDATION,
+    "check_val_every_n_epoch": NO_VALIDATION,
+    "limit_val_batches": NO_VALIDATION,
+    "num_sanity_val_steps": NO_VALIDATION,
+    "limit_test_batches": "this project only trains",
+    "limit_predict_batches": "this project only trains",
+}
+TRAINER_ARGUMENTS = set(inspect.signature(L.Trainer.__init__).parameters) - {"self"}
+# What a full or read-only disk, or a file too large for its limit, raises while the run writes its files
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
 
 
 class ConfigError(ValueError):
@@ -141,50 +166,74 @@ class ConfigError(ValueError):
 
 
 @contextmanager
-def one_line_errors():
-    """A ConfigError becomes one line on stderr and exit status 1; HYDRA_FULL_ERROR=1 keeps the traceback."""
+def one_line_errors(writing_to=None):
+    """A ConfigError, or a file that could not be written in `writing_to` (a full disk), becomes one line on stderr
+    and exit status 1; HYDRA_FULL_ERROR=1 keeps the traceback."""
     try:
         yield
-    except ConfigError as error:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+    except (ConfigError, OSError) as error:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1" or not _one_line(error):
             raise
-        sys.exit(f"Error: {error}")
+        if isinstance(error, ConfigError):
+            sys.exit(f"Error: {error}")
+        where = error.filename or (f"into {writing_to}" if writing_to else "a file")
+        sys.exit(f"Error: could not write {where}: {error.strerror or error}")
+
+
+def _one_line(error):
+    return isinstance(error, ConfigError) or error.errno in WRITE_ERRORS
+
+
+def user_path(path):
+    """A path as the user typed it, relative to where they started the command (whatever hydra.job.chdir says)."""
+    return to_absolute_path(str(path))
 
 
 def check(cfg):
     """Raise ConfigError for values the types cannot rule out: shapes that do not fit, non-numbers, lr <= 0."""
     check_network(cfg)
     lr = cfg.optimizer.lr
-    _expect(math.isfinite(lr) and lr > 0, "optimizer.lr", "a learning rate > 0", lr)
+    expect(math.isfinite(lr) and lr > 0, "optimizer.lr", "a finite learning rate > 0", lr)
+    # numpy's random generator (random weights, shuffles) and lightning.seed_everything take these
+    expect(0 <= cfg.seed <= 2**32 - 1, "seed", "an integer from 0 to 2**32 - 1", cfg.seed)
     batch_size = cfg.data.batch_size
-    _expect(batch_size is None or batch_size >= 1, "data.batch_size", "a number of rows >= 1, or null", batch_size)
-    # log.picture_instance is checked against the data once it is loaded (training.build)
+    expect(batch_size is None or batch_size >= 1, "data.batch_size", "a number of rows >= 1, or null", batch_size)
+    # log.picture_instance is checked against the data once it is loaded (training.checked)
     for key in ("log.picture_every_n_epochs", "checkpoint.every_n_epochs"):
         every = OmegaConf.select(cfg, key)
-        _expect(every >= 1, key, "a number of epochs >= 1", every)
-    _expect(cfg.trainer.max_epochs >= 0, "trainer.max_epochs", "a number of epochs >= 0", cfg.trainer.max_epochs)
-    accelerator = cfg.trainer.accelerator
-    no_gpu = accelerator in ("gpu", "cuda") and not torch.cuda.is_available()
-    _expect(not no_gpu, "trainer.accelerator", "cpu or auto: this machine has no CUDA GPU", accelerator)
-    ckpt = cfg.ckpt_path
-    _expect(ckpt is None or Path(ckpt).is_file(), "ckpt_path", "an existing checkpoint file", ckpt)
+        expect(every >= 1, key, "a number of epochs >= 1", every)
+    check_trainer(cfg.trainer)
+
+
+def check_trainer(trainer):
+    """The Trainer arguments that cannot work here, before Lightning sees them."""
+    no_limit = "a number of epochs >= 0, or -1 for no limit (trainer.max_steps, trainer.max_time or Ctrl-C ends it)"
+    expect(trainer.max_epochs >= -1, "trainer.max_epochs", no_limit, trainer.max_epochs)
+    no_gpu = trainer.accelerator in ("gpu", "cuda") and not torch.cuda.is_available()
+    expect(not no_gpu, "trainer.accelerator", "cpu or auto: this machine has no CUDA GPU", trainer.accelerator)
+    for key, value in trainer.items():
+        expect(key in TRAINER_ARGUMENTS, f"trainer.{key}", "an argument of lightning.Trainer", f"{key}={value}")
+        if key in TRAINER_REFUSED:
+            raise ConfigError(f"trainer.{key}: not settable here: {TRAINER_REFUSED[key]}")
+    logger = trainer.get("logger", True)
+    expect(isinstance(logger, bool), "trainer.logger", "true or false (TensorBoard, or no logger at all)", logger)
 
 
 def check_benchmark(cfg):
     """Raise ConfigError for benchmark settings that cannot be timed."""
     for n in cfg.sizes:
-        _expect(n >= 1, "sizes", "numbers of instances >= 1", n)
+        expect(n >= 1, "sizes", "numbers of instances >= 1", n)
     for precision in cfg.precisions:
-        _expect(precision in BENCHMARK_DTYPES, "precisions", " or ".join(BENCHMARK_DTYPES), precision)
-    _expect(cfg.epochs >= 1, "epochs", "a number of timed epochs >= 1", cfg.epochs)
-    _expect(cfg.rounds >= 1, "rounds", "a number of rounds >= 1", cfg.rounds)
+        expect(precision in BENCHMARK_DTYPES, "precisions", " or ".join(BENCHMARK_DTYPES), precision)
+    expect(cfg.epochs >= 1, "epochs", "a number of timed epochs >= 1", cfg.epochs)
+    expect(cfg.rounds >= 1, "rounds", "a number of rounds >= 1", cfg.rounds)
     repeats = cfg.end_to_end_repeats
-    _expect(repeats >= 0, "end_to_end_repeats", "a number of runs >= 0 (0 leaves the end-to-end timing out)", repeats)
+    expect(repeats >= 0, "end_to_end_repeats", "a number of runs >= 0 (0 leaves the end-to-end timing out)", repeats)
 
 
 def check_instance(key, instance, n):
     """An instance number (1 = the first row) that the data has."""
-    _expect(1 <= instance <= n, key, f"an instance from 1 to {n}", instance)
+    expect(1 <= instance <= n, key, f"an instance from 1 to {n}", instance)
 
 
 def check_network(cfg):
@@ -196,7 +245,7 @@ def check_network(cfg):
         "model.output_dim": model.output_dim,
     }
     for key, dim in dims.items():
-        _expect(dim >= 1, key, "a number of units >= 1", dim)
+        expect(dim >= 1, key, "a number of units >= 1", dim)
     _shape(model.W, "model.W", (model.input_dim, model.hidden_dim), "model.input_dim x model.hidden_dim")
     _shape(model.V, "model.V", (model.hidden_dim, model.output_dim), "model.hidden_dim x model.output_dim")
     if OmegaConf.is_missing(data, "path") or (data.path is None) == (data.X is None or data.T is None):
@@ -204,9 +253,9 @@ def check_network(cfg):
     if data.path is None:
         X = _matrix(data.X, "data.X")
         T = _matrix(data.T, "data.T")
-        _expect(len(X[0]) == model.input_dim, "data.X", f"{model.input_dim} columns (model.input_dim)", len(X[0]))
-        _expect(len(T[0]) == model.output_dim, "data.T", f"{model.output_dim} columns (model.output_dim)", len(T[0]))
-        _expect(len(T) == len(X), "data.T", f"{len(X)} rows, one target per instance of data.X", len(T))
+        expect(len(X[0]) == model.input_dim, "data.X", f"{model.input_dim} columns (model.input_dim)", len(X[0]))
+        expect(len(T[0]) == model.output_dim, "data.T", f"{model.output_dim} columns (model.output_dim)", len(T[0]))
+        expect(len(T) == len(X), "data.T", f"{len(X)} rows, one target per instance of data.X", len(T))
 
 
 def plain(matrix):
@@ -218,20 +267,21 @@ def _shape(value, key, shape, names):
     if value is not None:
         rows = _matrix(value, key)
         got = (len(rows), len(rows[0]))
-        _expect(got == shape, key, f"a {shape[0]} x {shape[1]} matrix ({names})", f"{got[0]} x {got[1]}")
+        expect(got == shape, key, f"a {shape[0]} x {shape[1]} matrix ({names})", f"{got[0]} x {got[1]}")
 
 
 def _matrix(value, key):
-    _expect(value is not None and len(value) > 0, key, "a non-empty list of rows, like [[1,2],[3,4]]", value)
+    expect(value is not None and len(value) > 0, key, "a non-empty list of rows, like [[1,2],[3,4]]", value)
     lengths = [len(row) for row in value]
-    _expect(len(set(lengths)) == 1 and lengths[0] > 0, key, "rows of one and the same length", f"{lengths}")
+    expect(len(set(lengths)) == 1 and lengths[0] > 0, key, "rows of one and the same length", f"{lengths}")
     for i, row in enumerate(value):
         for j, v in enumerate(row):
             number = isinstance(v, (int, float)) and not isinstance(v, bool)
-            _expect(number and math.isfinite(v), key, "finite numbers", f"{v!r} at [{i}][{j}]")
+            expect(number and math.isfinite(v), key, "finite numbers", f"{v!r} at [{i}][{j}]")
     return value
 
 
-def _expect(ok, key, expected, got):
+def expect(ok, key, expected, got):
+    """Raise ConfigError('<key>: expected <expected>, got <got>') unless ok."""
     if not ok:
         raise ConfigError(f"{key}: expected {expected}, got {got}")

@@ -1,50 +1,29 @@
 """Build the run from a config, fit it, and summarise the result (what `scripts/train.py` does)."""
 
 import json
+import os
+import signal
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import lightning as L
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch.callbacks import Callback, Checkpoint
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
-from backprop_by_example.config import ConfigError, check, check_instance, plain
+from backprop_by_example import resume
+from backprop_by_example.checkpoint import LastCheckpoint, progress
+from backprop_by_example.config import ConfigError, check, check_instance, plain, user_path
 from backprop_by_example.data import TrainingData, load
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.network import initial_weights, squared_error
+from backprop_by_example.stopping import Stopped
 from backprop_by_example.tensorboard_log import BackpropLog, hparams
 
 MAX_INSTANCES_IN_SUMMARY = 10_000  # beyond, summary.json holds null for the per-instance outputs and losses
-
-
-class LastCheckpoint(Checkpoint):
-    """Writes last.ckpt after every `every_n_epochs`-th epoch, after the last, and when fit stops on Ctrl-C or an error.
-
-    Lightning's ModelCheckpoint could do the first (at 0.1 ms per epoch: it copies the logged metrics every epoch,
-    a tenth of the seed's epoch); its OnExceptionCheckpoint the last, but that one also makes every fit() without
-    a ckpt_path resume from the newest last.ckpt it finds: a run would silently continue an old one in a reused run
-    dir. A `Checkpoint`, so that Lightning calls it after the module's own on_train_epoch_end, as its ModelCheckpoint.
-    """
-
-    def __init__(self, path, every_n_epochs):
-        self.path, self.every_n_epochs = path, every_n_epochs
-
-    def on_train_epoch_end(self, trainer, module):
-        if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
-            self.save(trainer)
-
-    def on_train_end(self, trainer, module):
-        self.save(trainer)
-
-    def on_exception(self, trainer, module, exception):
-        self.save(trainer)
-
-    def save(self, trainer):
-        """The whole state (weights, optimizer, loops) to resume from; every DDP process calls it, the first writes."""
-        trainer.save_checkpoint(self.path, weights_only=False)
 
 
 class EndProcessGroup(Callback):
@@ -68,30 +47,47 @@ def start_weights(cfg):
     return initial_weights(plain(model.W), plain(model.V), *dims, cfg.seed)
 
 
+def checked(cfg):
+    """What a run takes from its config, all of it checked: the data X and T, and the initial weights W and V.
+
+    The data and the checkpoint to resume from are read here too, so that bad input gets its one line before
+    Lightning prints anything (and before any job of a sweep starts: preflight.Preflight).
+    """
+    check(cfg)
+    X, T = load(cfg.data, cfg.model)
+    check_instance("log.picture_instance", cfg.log.picture_instance, len(X))
+    saved = resume.read(cfg.ckpt_path) if cfg.ckpt_path is not None else None
+    if saved:
+        resume.check(cfg, saved, len(X))
+    W, V = (saved.W, saved.V) if saved else start_weights(cfg)  # a resumed run keeps its initial weights
+    return X, T, W, V
+
+
 def build(cfg, run_dir):
     """The Trainer, the module and the data for `cfg`, logging and checkpointing into `run_dir`."""
+    X, T, W, V = checked(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
+    trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)
+    tensorboard = trainer_args.pop("logger", True) and not trainer_args.get("fast_dev_run")
     callbacks = [
         # saving after every epoch would double the seed run's time
         LastCheckpoint(Path(run_dir) / "checkpoints" / "last.ckpt", cfg.checkpoint.every_n_epochs),
-        BackpropLog(run_dir, **OmegaConf.to_container(cfg.log)),
+        *([BackpropLog(run_dir, **OmegaConf.to_container(cfg.log))] if tensorboard else []),
     ]
+    # the hparams go in at the end, with the final loss as their metric (see `train`)
+    logger = TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False)
     try:
         trainer = L.Trainer(
-            **OmegaConf.to_container(cfg.trainer, resolve=True),
+            **trainer_args,
             default_root_dir=run_dir,
-            # the hparams go in at the end, with the final loss as their metric (see `train`)
-            logger=TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False),
+            logger=logger if tensorboard else False,
             callbacks=callbacks,
             use_distributed_sampler=False,  # TrainingData shares the instances out itself
         )
-    except (ValueError, MisconfigurationException) as error:  # Lightning's own check of its arguments
+    except (ValueError, TypeError, ImportError, MisconfigurationException) as error:  # Lightning's own checks
         raise ConfigError(f"trainer: {error}") from error
     if trainer.world_size > 1:
         trainer.callbacks.append(EndProcessGroup())
-    X, T = load(cfg.data, cfg.model)
-    check_instance("log.picture_instance", cfg.log.picture_instance, len(X))
-    W, V = start_weights(cfg)
     with trainer.init_module():  # parameters are created in the precision's dtype
         module = BackpropModule(W=W, V=V, lr=cfg.optimizer.lr, compile=cfg.model.compile)
     data = TrainingData(X, T, cfg.data.batch_size, cfg.data.shuffle, cfg.seed, dtype=module.net.W.dtype)
@@ -101,12 +97,14 @@ def build(cfg, run_dir):
 def train(cfg, run_dir):
     """Fit, then write and return `summary.json`: final weights, outputs and losses per instance.
 
-    In a DDP run every process trains; only the first (global rank 0) writes and returns the summary.
+    In a DDP run every process trains; only the first (global rank 0) writes and returns the summary. A run that a
+    signal stops raises `stopping.Stopped` (a SystemExit) and writes no summary.
     """
-    check(cfg)
     trainer, module, data = build(cfg, run_dir)
+    ckpt_path = user_path(cfg.ckpt_path) if cfg.ckpt_path is not None else None
     start = time.perf_counter()
-    trainer.fit(module, datamodule=data, ckpt_path=cfg.ckpt_path, weights_only=True)
+    with signals_noted(trainer):
+        trainer.fit(module, datamodule=data, ckpt_path=ckpt_path, weights_only=True)
     fit_seconds = time.perf_counter() - start
     if not trainer.is_global_zero:
         return None
@@ -124,19 +122,46 @@ def train(cfg, run_dir):
         "targets": T.tolist() if per_instance else None,
         "losses": losses.tolist() if per_instance else None,
         "loss": losses.sum().item(),
-        "epochs": module.epochs_done.item(),
+        "epochs": module.epochs_done.item(),  # complete epochs
+        "steps": module.steps_done.item(),  # updates
         "accelerator": trainer.strategy.root_device.type,
         "precision": trainer.precision,
         "fit_seconds": fit_seconds,
     }
-    trainer.logger.log_hyperparams(hparams(cfg, trainer, module), {"final_loss": summary["loss"]})
-    Path(run_dir, "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if isinstance(trainer.logger, TensorBoardLogger):
+        params = hparams(cfg, trainer, module, summary)
+        trainer.logger.log_hyperparams(params, {"final_loss": summary["loss"]}, step=summary["steps"])
+        trainer.logger.finalize("success")
+    write_atomically(Path(run_dir, "summary.json"), json.dumps(summary, indent=2) + "\n")
     return summary
 
 
-def report(summary, run_dir, shown=10):
+@contextmanager
+def signals_noted(trainer):
+    """Ctrl-C and SIGTERM during fit ask it to stop (stopping.StopRequest) instead of raising where they land."""
+    stop = trainer.checkpoint_callback.stop
+    stop.install(launcher=trainer.strategy.launcher, announce=trainer.is_global_zero)
+    try:
+        yield
+    except torch.multiprocessing.ProcessExitedException as exited:  # ddp_spawn: its first worker stopped
+        if exited.exit_code - 128 in (signal.SIGINT, signal.SIGTERM):
+            raise Stopped(exited.exit_code - 128) from None
+        raise
+    finally:
+        stop.uninstall()
+
+
+def write_atomically(path, text):
+    """The file whole or not at all: a run stopped while it is written never leaves half a summary."""
+    part = path.with_name(path.name + ".part")
+    part.write_text(text)
+    os.replace(part, path)
+
+
+def report(summary, run_dir, shown=10, start_dir=None):
     """A few readable lines: outputs against targets (the first `shown` instances), the final weights, where to look."""
-    lines = [f"After {summary['epochs']} epochs (precision {summary['precision']}, on {summary['accelerator']}):"]
+    done = progress(summary["epochs"], summary["steps"])
+    lines = [f"After {done} (precision {summary['precision']}, on {summary['accelerator']}):"]
     rows = list(zip(summary["outputs"] or [], summary["targets"] or [], summary["losses"] or [], strict=True))
     for i, (y, t, loss) in enumerate(rows[:shown], start=1):
         lines.append(f"  instance {i}: y = {_row(y)}  target {_row(t, '.8g')}  loss {loss:.8f}")
@@ -145,11 +170,12 @@ def report(summary, run_dir, shown=10):
     lines.append(f"  total loss {summary['loss']:.8f}")
     for name in ("W", "V"):
         lines.append(f"  {name} = [{', '.join(_row(r) for r in summary[name])}]")
-    run_dir = Path(run_dir)
-    if run_dir.is_relative_to(Path.cwd()):
-        run_dir = run_dir.relative_to(Path.cwd())
+    run_dir, start_dir = Path(run_dir).resolve(), Path(start_dir or Path.cwd()).resolve()
+    if run_dir.is_relative_to(start_dir):
+        run_dir = run_dir.relative_to(start_dir)
     lines.append(f"Run dir:     {run_dir}")
-    lines.append(f"TensorBoard: tensorboard --logdir {run_dir}")
+    if (Path(start_dir, run_dir) / "tensorboard").is_dir():
+        lines.append(f"TensorBoard: tensorboard --logdir {run_dir}")
     return "\n".join(lines)
 
 
