@@ -1,9 +1,11 @@
 """Train the seed's network: python scripts/train.py [overrides], e.g. trainer.accelerator=gpu."""
 
+import logging
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.utils import get_original_cwd
 
 from backprop_by_example.config import one_line_errors  # importing it registers the structured configs
 from backprop_by_example.training import report, train
@@ -12,10 +14,10 @@ from backprop_by_example.training import report, train
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg):
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    with one_line_errors():  # a value to fix in the config is not a bug: no traceback
+    with one_line_errors(writing_to=run_dir):  # a value to fix in the config, a full disk: not bugs, no traceback
         summary = train(cfg, run_dir)
     if summary is not None:  # None: a DDP process other than the first
-        print(report(summary, run_dir))
+        logging.getLogger(__name__).info(report(summary, run_dir, start_dir=get_original_cwd()))
 
 
 if __name__ == "__main__":

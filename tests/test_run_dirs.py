@@ -1,7 +1,6 @@
 """Run dirs: a sweep gives each job its own, and runs started together never share one."""
 
 import json
-import subprocess
 
 import numpy as np
 import pytest
@@ -24,6 +23,6 @@ def test_a_sweep_gives_each_learning_rate_its_own_run_dir_summary_and_tensorboar
 
 
 def test_two_runs_started_together_get_run_dirs_of_their_own(start_train, tmp_path):
-    runs = [start_train(tmp_path, "trainer.max_epochs=1", stdout=subprocess.DEVNULL) for _ in range(2)]
+    runs = [start_train(tmp_path, "trainer.max_epochs=1") for _ in range(2)]
     assert [run.wait(timeout=300) for run in runs] == [0, 0]
     assert len(list(tmp_path.glob("outputs/*/*/summary.json"))) == 2

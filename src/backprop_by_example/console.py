@@ -1,0 +1,32 @@
+"""Where a run's messages go: Lightning's, and the report, into Hydra's log (the console and `<run dir>/train.log`).
+
+Lightning gives its loggers a handler of their own, and stops them passing records on, if the root logger has
+none when it is imported: before Hydra sets up the job's logging, that is. `RunLog`, a Hydra callback
+(conf/train.yaml, hydra.callbacks), hands them back to Hydra once the job starts.
+"""
+
+import logging
+import threading
+
+from hydra.experimental.callback import Callback
+
+LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric")
+
+
+class RunLog(Callback):
+    def on_job_start(self, config, **kwargs):
+        for name in LIGHTNING_LOGGERS:
+            logger = logging.getLogger(name)
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            logger.propagate = True
+        threading.excepthook = _quiet_write_errors
+
+
+def _quiet_write_errors(args, _default=threading.excepthook):
+    """TensorBoard writes its events in a thread of its own; when that thread cannot write (a full disk), the
+    next write from the run raises the same error, which gets its one line (config.one_line_errors): no traceback
+    from the thread as well."""
+    if issubclass(args.exc_type, OSError):
+        return
+    _default(args)

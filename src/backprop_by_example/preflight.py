@@ -1,0 +1,98 @@
+"""What Hydra checks before it starts any job (a callback, `hydra.callbacks` in conf/): bad input trains nothing.
+
+- The run dir (a sweep's dir) can be created: else one line naming `hydra.run.dir` (`hydra.sweep.dir`).
+- In a sweep (`-m`), every job's config passes the checks that a single run gets before it trains; if one does
+  not, no job runs, and each bad job gets one line with its overrides.
+- A sweep does not go with a strategy that starts the script again for its further processes (`ddp`): each
+  process would run the whole sweep. `ddp_spawn` starts them from the job itself.
+"""
+
+import sys
+from pathlib import Path
+
+import torch
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.experimental.callback import Callback
+from hydra.utils import get_method
+from lightning.pytorch.strategies import StrategyRegistry
+from omegaconf import OmegaConf
+
+from backprop_by_example.config import ConfigError
+
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+class Preflight(Callback):
+    """`check`: the dotted name of a function that raises ConfigError for a job's config that cannot run."""
+
+    def __init__(self, check=None):
+        self.check = get_method(check) if check else None
+
+    def on_run_start(self, config, **kwargs):
+        creatable(config.hydra.run.dir, "hydra.run.dir")
+
+    def on_multirun_start(self, config, **kwargs):
+        if self.check is not None and config.hydra.sweeper._target_ == BASIC_SWEEPER:  # others choose as they go
+            self.check_jobs(config)
+        creatable(config.hydra.sweep.dir, "hydra.sweep.dir")
+
+    def check_jobs(self, config):
+        loader = GlobalHydra.instance().config_loader()
+        errors = []
+        swept, all_jobs = jobs(config)
+        for number, overrides in enumerate(all_jobs):
+            job = loader.load_sweep_config(config, overrides)
+            try:
+                self.check(job)
+                if several_processes(job.trainer) and relaunches_script(job.trainer):
+                    raise ConfigError(
+                        f"trainer.strategy: expected ddp_spawn in a sweep (-m), got {job.trainer.strategy}: "
+                        "it starts the script again for each further process, and each would run the whole sweep"
+                    )
+            except ConfigError as error:
+                label = " ".join(o for o in overrides if o.split("=")[0] in swept) or " ".join(overrides)
+                errors.append(f"Error: job {number} ({label}): {error}")
+        if errors:
+            sys.exit("\n".join([*errors, f"No job was started: {len(errors)} of the sweep's jobs cannot run."]))
+
+
+def creatable(path, key):
+    """Create the directory `path`, or exit with one line naming `key`."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        sys.exit(f"Error: {key}: expected a directory that can be created, got {path} ({error.strerror})")
+
+
+def jobs(config):
+    """The keys that a basic sweep varies, and each job's overrides in Hydra's order (BasicSweeper.split_arguments)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    params = [f"{key}={value}" for key, value in (config.hydra.sweeper.params or {}).items()]
+    arguments = params + OmegaConf.to_container(config.hydra.overrides.task)
+    overrides = OverridesParser.create().parse_overrides(arguments)
+    swept = {override.get_key_element() for override in overrides if override.is_sweep_override()}
+    return swept, [job for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
+
+
+def several_processes(trainer):
+    """Whether these Trainer arguments train in more than one process."""
+    devices = trainer.devices
+    if devices in ("auto", -1, "-1"):
+        count = 1 if trainer.accelerator == "cpu" else max(torch.cuda.device_count(), 1)
+    elif isinstance(devices, str):
+        parts = [d for d in devices.split(",") if d.strip()]
+        count = len(parts) if "," in devices or not devices.strip().isdigit() else int(devices)
+    elif isinstance(devices, int):
+        count = devices
+    else:
+        count = len(devices)
+    return count > 1 or trainer.get("num_nodes", 1) > 1
+
+
+def relaunches_script(trainer):
+    """Whether the strategy starts its further processes by running the script again (Lightning's `popen`)."""
+    strategy = "ddp" if trainer.strategy == "auto" else str(trainer.strategy)
+    known = StrategyRegistry[strategy]["init_params"] if strategy in StrategyRegistry else {}
+    return known.get("start_method", "popen") not in ("spawn", "fork")
