@@ -5,7 +5,7 @@ import json
 import hydra
 
 from backprop_by_example import picture
-from backprop_by_example.config import Format, one_line_errors
+from backprop_by_example.config import Format, one_line_errors, user_path
 from backprop_by_example.explain import instance, tables, walkthrough
 
 
@@ -21,7 +21,8 @@ def main(cfg):
         print(tables(result, x, t, cfg.explain.instance))
         print(f"\nPicture: {cfg.explain.picture}")
     heading = f"Instance {cfg.explain.instance}"
-    picture.save_png(picture.render(picture.draw(x, t, W, V, heading)), cfg.explain.picture)
+    with one_line_errors():  # a full disk
+        picture.save_png(picture.render(picture.draw(x, t, W, V, heading)), user_path(cfg.explain.picture))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 import json
+import os
+import signal
 import struct
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,38 +34,97 @@ def benchmark_config():
     return lambda *overrides: compose_config("benchmark", overrides)
 
 
-def command(name, *args):
-    """The command line of `python scripts/<name>.py args...`, runnable from any directory."""
-    return [sys.executable, str(ROOT / "scripts" / f"{name}.py"), *args]
+class Run:
+    """`python scripts/<name>.py args` started in `cwd`: pid, poll, wait, send_signal and returncode as a Popen;
+    stdout and stderr, the text it wrote, once it has ended. Started by a ForkServer."""
+
+    def __init__(self, server, name, args, cwd, env=None, file_size_limit=None):
+        self.server, self.args, self.returncode = server, [f"scripts/{name}.py", *args], None
+        self.files = {stream: Path(tempfile.mkstemp(prefix=f"{name}-{stream}-")[1]) for stream in ("stdout", "stderr")}
+        request = {
+            "script": str(ROOT / "scripts" / f"{name}.py"), "args": list(args), "cwd": str(cwd), "env": env or {},
+            "file_size_limit": file_size_limit, **{stream: str(path) for stream, path in self.files.items()},
+        }  # fmt: skip
+        self.pid = server.ask(start=request)["pid"]
+
+    def poll(self):
+        return self.wait(timeout=0)
+
+    def wait(self, timeout=300):
+        if self.returncode is None:
+            self.returncode = self.server.ask(wait=self.pid, timeout=timeout)["status"]
+            if self.returncode is None and timeout:
+                self.send_signal(signal.SIGKILL)
+                self.server.ask(wait=self.pid, timeout=60)
+                raise subprocess.TimeoutExpired(self.args, timeout)
+        return self.returncode
+
+    def send_signal(self, signum):
+        os.kill(self.pid, signum)
+
+    def send_signal_to_group(self, signum):
+        """As a terminal sends Ctrl-C: to the process and every process it started."""
+        os.killpg(self.pid, signum)
+
+    @property
+    def stdout(self):
+        return self.files["stdout"].read_text()
+
+    @property
+    def stderr(self):
+        return self.files["stderr"].read_text()
+
+
+class ForkServer:
+    """tests/forkserver.py: scripts run as processes forked from one that has imported the libraries once."""
+
+    def __init__(self):
+        command = [sys.executable, str(ROOT / "tests" / "forkserver.py")]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(self, **request):
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
 
 
 @pytest.fixture(scope="session")
-def script():
-    """script(name, run_dir, *overrides): `python scripts/<name>.py` in a fresh process, from the repo root."""
+def start_script():
+    """start_script(name, cwd, *args, env=None, file_size_limit=None): `python scripts/<name>.py args` started in
+    cwd -> Run. file_size_limit: no file it writes can grow beyond that many bytes (ulimit -f)."""
+    server = ForkServer()
+    yield lambda name, cwd, *args, **options: Run(server, name, args, cwd, **options)
+    server.close()
 
-    def run(name, run_dir, *overrides):
-        args = command(name, f"hydra.run.dir={run_dir}", *overrides)
-        return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+@pytest.fixture(scope="session")
+def script(start_script):
+    """script(name, run_dir, *overrides): `python scripts/<name>.py` from the repo root, run to its end -> Run."""
+
+    def run(name, run_dir, *overrides, env=None):
+        done = start_script(name, ROOT, f"hydra.run.dir={run_dir}", *overrides, env=env)
+        done.wait()
+        return done
 
     return run
 
 
 @pytest.fixture(scope="session")
-def start_train():
-    """start_train(cwd, *overrides): scripts/train.py started in the background -> subprocess.Popen."""
-
-    def start(cwd, *overrides, **popen):
-        return subprocess.Popen(command("train", *overrides, *QUIET), cwd=cwd, text=True, **popen)
-
-    return start
+def start_train(start_script):
+    """start_train(cwd, *overrides): scripts/train.py started in cwd without progress bar and summary -> Run."""
+    return lambda cwd, *overrides, **options: start_script("train", cwd, *overrides, *QUIET, **options)
 
 
 @pytest.fixture
 def run_train(script):
-    """run_train(run_dir, *overrides): scripts/train.py -> (completed process, summary.json or None)."""
+    """run_train(run_dir, *overrides): scripts/train.py -> (Run, summary.json or None)."""
 
-    def run(run_dir, *overrides):
-        done = script("train", run_dir, *QUIET, *overrides)
+    def run(run_dir, *overrides, env=None):
+        done = script("train", run_dir, *QUIET, *overrides, env=env)
         summary_file = run_dir / "summary.json"
         return done, json.loads(summary_file.read_text()) if summary_file.exists() else None
 

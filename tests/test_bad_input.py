@@ -1,49 +1,131 @@
-"""Bad input stops scripts/train.py before training: a clear message naming the key, exit status 1, no traceback,
-and no summary.json. (Each value check has its own test in test_config_check.py; these are the ways it surfaces.)"""
+"""Bad input stops scripts/train.py before any work: its one line on stderr, naming the key, and nothing else (no
+traceback, not Lightning's banner first), exit status 1, no summary.json. A case per class of input and several
+members of each; the value checks themselves are tested one by one in test_config_check.py and elsewhere."""
 
-import subprocess
+import json
 
 import pytest
 import torch
 
+from backprop_by_example.training import train
+
 pytestmark = pytest.mark.slow
 
-CASES = {
-    "our check: ragged matrix": ("model.W=[[1,2],[3]]", "Error: model.W: expected rows of one and the same length"),
-    "structured config: lr not a number": ("optimizer.lr=abc", "Value 'abc' of type 'str' could not be converted"),
-    "Lightning's check: unsupported precision": (
-        "trainer.precision=8-true",
-        "Error: trainer: Precision '8-true' is invalid",
-    ),
-}
-if not torch.cuda.is_available():
-    CASES["gpu on a machine without CUDA"] = (
-        "trainer.accelerator=gpu",
-        "Error: trainer.accelerator: expected cpu or auto: this machine has no CUDA GPU, got gpu",
-    )
+
+def cases(files):
+    """{case: (overrides, the line)}; `files` holds the bad files of the cases that need one."""
+    ckpt = {name: f"ckpt_path={path}" for name, path in files.items()}
+    table = {
+        "ragged matrix": (["model.W=[[1,2],[3]]"], "model.W: expected rows of one and the same length, got [2, 1]"),
+        "infinite lr": (["optimizer.lr=inf"], "optimizer.lr: expected a finite learning rate > 0, got inf"),
+        "negative seed": (["seed=-1"], "seed: expected an integer from 0 to 2**32 - 1, got -1"),
+        "a missing instance's picture": (["log.picture_instance=3"], "log.picture_instance: expected an instance"),
+        "a text file as checkpoint": ([ckpt["text"]], "ckpt_path: expected a last.ckpt written by scripts/train.py"),
+        "a truncated checkpoint": ([ckpt["truncated"]], "ckpt_path: expected a last.ckpt written by scripts/train"),
+        "summary.json as checkpoint": ([ckpt["summary"]], "ckpt_path: expected a last.ckpt written by scripts/"),
+        "a directory as checkpoint": ([ckpt["dir"]], "ckpt_path: expected a checkpoint file, got"),
+        "a 2-3-2 checkpoint into a 2-2-2 run": ([ckpt["wider"]], "model.hidden_dim: expected 3, as in the"),
+        "fewer epochs than the checkpoint's": (
+            [ckpt["seed"], "trainer.max_epochs=1"],
+            "trainer.max_epochs: expected at least 3, the epochs the checkpoint has",
+        ),
+        "a Latin-1 CSV file": (["data=csv", f"data.path={files['latin1']}"], "data.path: expected UTF-8 text"),
+        "a binary file as CSV": (["data=csv", f"data.path={files['binary']}"], "data.path: expected UTF-8 text"),
+        "a directory as CSV": (["data=csv", f"data.path={files['dir']}"], "data.path: expected a CSV file, got"),
+        "/dev/null as CSV": (["data=csv", "data.path=/dev/null"], "data.path: /dev/null is empty"),
+        "a Trainer argument that is none": (["+trainer.foo=1"], "trainer.foo: expected an argument of lightning"),
+        "devices Lightning cannot use": (["trainer.devices=abc"], "trainer: `devices` selected with `CPUAccelerator`"),
+        "an accelerator without its package": (["trainer.accelerator=tpu"], "trainer: Requirement 'torch_xla"),
+        "a precision Lightning does not know": (["trainer.precision=8-true"], "trainer: Precision '8-true' is invalid"),
+        "a Trainer knob this project refuses": (["+trainer.overfit_batches=1"], "trainer.overfit_batches: not"),
+        "a run dir under a regular file": (
+            [f"hydra.run.dir={files['text']}/run"],
+            f"hydra.run.dir: expected a directory that can be created, got {files['text']}/run (Not a directory)",
+        ),
+    }
+    if not torch.cuda.is_available():
+        table["gpu on a machine without CUDA"] = (
+            ["trainer.accelerator=gpu"],
+            "trainer.accelerator: expected cpu or auto: this machine has no CUDA GPU, got gpu",
+        )
+    return table
 
 
 @pytest.fixture(scope="module")
-def refused(start_train, tmp_path_factory):
-    """Every case's run, all started at once (each spends seconds importing torch and Lightning)."""
+def files(config, tmp_path_factory):
+    """One bad file of each kind, and two good checkpoints that do not fit the default config."""
+    root = tmp_path_factory.mktemp("files")
+    train(config("log.details=false", "trainer.max_epochs=3"), root / "seed")
+    train(config("log.details=false", "model=random", "model.hidden_dim=3", "trainer.max_epochs=1"), root / "wider")
+    (root / "text.txt").write_text("not a checkpoint\n")
+    (root / "truncated.ckpt").write_bytes((root / "seed" / "checkpoints" / "last.ckpt").read_bytes()[:900])
+    (root / "latin1.csv").write_bytes("x1,x2,t1,t2\n3,1,1,0 # \u00e9t\u00e9\n".encode("latin-1"))
+    (root / "binary.csv").write_bytes(bytes(range(256)))
+    return {
+        "seed": root / "seed" / "checkpoints" / "last.ckpt",
+        "wider": root / "wider" / "checkpoints" / "last.ckpt",
+        "summary": root / "seed" / "summary.json",
+        "text": root / "text.txt",
+        "truncated": root / "truncated.ckpt",
+        "latin1": root / "latin1.csv",
+        "binary": root / "binary.csv",
+        "dir": root,
+    }
+
+
+@pytest.fixture(scope="module")
+def refused(start_train, tmp_path_factory, files):
+    """Every case's run, all started at once."""
     runs = {}
-    for case, (override, _) in CASES.items():
+    for case, (overrides, _) in cases(files).items():
         run_dir = tmp_path_factory.mktemp("run")
-        runs[case] = run_dir, start_train(run_dir, f"hydra.run.dir={run_dir}", override, stderr=subprocess.PIPE)
-    return {case: (run.wait(timeout=300), run.stderr.read(), run_dir) for case, (run_dir, run) in runs.items()}
+        runs[case] = run_dir, start_train(run_dir, f"hydra.run.dir={run_dir}", *overrides)
+    return {case: (run.wait(), run.stdout, run.stderr, run_dir) for case, (run_dir, run) in runs.items()}
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_bad_input_fails_before_training_with_a_clear_message(refused, case):
-    status, stderr, run_dir = refused[case]
+def test_every_case_has_a_run(refused, files):
+    assert set(refused) == set(cases(files))
+
+
+@pytest.mark.parametrize("case", cases({name: "FILE" for name in ("seed", "wider", "summary", "text", "truncated",
+                                                                   "latin1", "binary", "dir")}))  # fmt: skip
+def test_bad_input_stops_before_any_work_with_its_one_line(refused, files, case):
+    status, stdout, stderr, run_dir = refused[case]
+    line = cases(files)[case][1]
     assert status == 1
-    assert CASES[case][1] in stderr
-    assert "Traceback" not in stderr
+    assert stderr.startswith(f"Error: {line}") and stderr.count("\n") == 1, stderr  # one line, nothing else
+    assert stdout == ""  # not even Lightning's banner
     assert not (run_dir / "summary.json").exists()
 
 
-def test_hydra_full_error_shows_the_traceback(run_train, tmp_path, monkeypatch):
-    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
-    done, _ = run_train(tmp_path, "optimizer.lr=-1")
+def test_hydras_own_check_of_a_type_names_the_key_without_a_traceback(run_train, tmp_path):
+    done, _ = run_train(tmp_path, "optimizer.lr=abc")
     assert done.returncode == 1
-    assert "Traceback" in done.stderr and "ConfigError: optimizer.lr: expected a learning rate > 0" in done.stderr
+    assert "Value 'abc' of type 'str' could not be converted to Float" in done.stderr
+    assert "full_key: optimizer.lr" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_hydra_full_error_shows_the_traceback(run_train, tmp_path):
+    done, _ = run_train(tmp_path, "optimizer.lr=-1", env={"HYDRA_FULL_ERROR": "1"})
+    assert done.returncode == 1
+    assert (
+        "Traceback" in done.stderr and "ConfigError: optimizer.lr: expected a finite learning rate > 0" in done.stderr
+    )
+
+
+def test_a_csv_file_with_the_byte_order_mark_excel_writes_is_read_as_any_other(run_train, tmp_path):
+    data = tmp_path / "excel.csv"
+    data.write_text("\ufeffx1,x2,t1,t2\n3,1,1,0\n-1,4,0,1\n", encoding="utf-8")
+    done, summary = run_train(tmp_path / "run", "data=csv", f"data.path={data}", "trainer.max_epochs=1")
+    assert done.returncode == 0, done.stderr
+    assert summary["targets"] == [[1, 0], [0, 1]] and json.loads(json.dumps(summary))["epochs"] == 1
+
+
+def test_a_disk_that_fills_up_while_the_run_writes_gets_one_line_and_no_summary(start_train, tmp_path):
+    """Every file limited to 40 kB (ulimit -f): writing the first picture into the event file fails, as on a
+    full disk, and does so in TensorBoard's writer thread."""
+    run = start_train(tmp_path, f"hydra.run.dir={tmp_path}", file_size_limit=40_000)
+    assert run.wait() == 1
+    assert run.stderr.splitlines()[-1] == f"Error: could not write into {tmp_path}: File too large"
+    assert "Traceback" not in run.stderr and "Exception" not in run.stderr
+    assert not (tmp_path / "summary.json").exists()

@@ -105,6 +105,15 @@ CSV_ERRORS = {
     "NaN": ("x1,x2,t1,t2\n3,1,1,0\n-1,4,nan,1\n", "data.path: {path}, line 3: expected finite numbers, got -1,4,nan,1"),
     "inf": ("x1,x2,t1,t2\n3,inf,1,0\n", "data.path: {path}, line 2: expected finite numbers, got 3,inf,1,0"),
     "a row too short": ("x1,x2,t1,t2\n3,1,1,0\n-1,4,0\n", "data.path: {path}, line 3: expected 4 values, got 3"),
+    "Latin-1, not UTF-8": (
+        "x1,x2,t1,t2\n3,1,1,0\n# \u00e9t\u00e9\n".encode("latin-1"),
+        "data.path: expected UTF-8 text, got {path} with byte 0xe9 at offset 22 (save it as CSV UTF-8)",
+    ),
+    "a binary file": (bytes(range(256)), "data.path: expected UTF-8 text, got {path} with byte 0x80 at offset 128"),
+    "a line after a comment": (
+        "x1,x2,t1,t2\n# a comment\n3,1,1,0\n\n-1,4,0,inf\n",
+        "data.path: {path}, line 5: expected finite numbers, got -1,4,0,inf",
+    ),
     "columns that do not fit the dims": (
         "x1,x2,x3,t1,t2\n3,1,0,1,0\n",
         "data.path: {path} has the columns x1,x2,x3,t1,t2; expected x1,x2,t1,t2"
@@ -117,8 +126,24 @@ CSV_ERRORS = {
 def test_csv_error_names_the_file_and_the_line(tmp_path, case):
     content, message = CSV_ERRORS[case]
     path = tmp_path / "data.csv"
-    if content is not None:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
         path.write_text(content)
     with pytest.raises(ConfigError) as refused:
         read_csv(path, 2, 2)
-    assert str(refused.value) == message.format(path=path)
+    assert str(refused.value).startswith(message.format(path=path))
+
+
+def test_a_directory_or_an_empty_device_is_not_taken_for_a_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match=f"^data.path: expected a CSV file, got {tmp_path} \\(a directory\\)$"):
+        read_csv(tmp_path, 2, 2)
+    with pytest.raises(ConfigError, match="^data.path: /dev/null is empty; expected a header row like x1,x2,t1,t2"):
+        read_csv("/dev/null", 2, 2)
+
+
+def test_the_byte_order_mark_of_excels_csv_utf_8_is_not_part_of_the_first_column(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("x1,x2,t1,t2\r\n3,1,1,0\r\n".encode("utf-8-sig"))
+    X, T = read_csv(path, 2, 2)
+    assert X.tolist() == [[3, 1]] and T.tolist() == [[1, 0]]

@@ -73,3 +73,20 @@ def test_tables_show_every_seed_name_and_the_four_engines(explain, tmp_path):
     for name in VECTORS + ["L ", "w11", "v22", "by_hand", "tape", "torch_float64", "torch_float32"]:
         assert name in text
     assert "-5.34381483665323e-08" in text and "-1.7812716122177433e-08" in text  # seed cell 7, as printed
+
+
+@pytest.mark.parametrize(
+    "picture, expected",
+    [
+        ("no/such/dir/network.png", "a file in an existing directory"),
+        ("network.jpg", "a file name ending in .png"),
+        (".", "a file name ending in .png"),
+        ("docs.png", "a file name, not a directory"),
+    ],
+)
+def test_a_picture_that_cannot_be_written_is_refused_before_anything_is_printed(script, tmp_path, picture, expected):
+    (tmp_path / "docs.png").mkdir()
+    done = script("explain", tmp_path, f"explain.picture={tmp_path / picture}")
+    assert done.returncode == 1
+    assert done.stderr == f"Error: explain.picture: expected {expected}, got {tmp_path / picture}\n"
+    assert done.stdout == ""

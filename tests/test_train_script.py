@@ -9,7 +9,9 @@ from overrides import matrix
 
 pytestmark = pytest.mark.slow
 
-SUMMARY_KEYS = {"W", "V", "outputs", "targets", "losses", "loss", "epochs", "accelerator", "precision", "fit_seconds"}
+SUMMARY_KEYS = {
+    *("W", "V", "outputs", "targets", "losses", "loss", "epochs", "steps", "accelerator", "precision", "fit_seconds")
+}
 
 
 def test_default_run_reproduces_seed_cells_29_and_30(run_train, tmp_path):
@@ -23,12 +25,16 @@ def test_default_run_reproduces_seed_cells_29_and_30(run_train, tmp_path):
     expected_losses = by_hand.backprop(seed.X, seed.T, summary["W"], summary["V"]).loss
     np.testing.assert_allclose(summary["losses"], expected_losses, rtol=1e-12)
     assert summary["loss"] == pytest.approx(sum(expected_losses), rel=1e-12)
-    assert (summary["epochs"], summary["accelerator"], summary["precision"]) == (201, "cpu", "64-true")
+    assert (summary["epochs"], summary["steps"]) == (201, 201)
+    assert (summary["accelerator"], summary["precision"]) == ("cpu", "64-true")
     assert summary["fit_seconds"] > 0
 
     assert list(tmp_path.glob("tensorboard/events.out.tfevents.*"))
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
     assert "0.94621368" in done.stdout and "tensorboard --logdir" in done.stdout
+
+    log = (tmp_path / "train.log").read_text()  # the run's log: Lightning's messages and the report, with times
+    assert "`Trainer.fit` stopped: `max_epochs=201` reached." in log and "y = [0.94621368, 0.04892312]" in log
 
 
 def test_command_line_overrides_take_effect_as_in_the_numpy_oracle(run_train, tmp_path):

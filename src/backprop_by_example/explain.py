@@ -4,11 +4,13 @@ The engines differ in how they get dL/dW and dL/dV: worked out by hand (numpy), 
 float64 and in float32. Their differences to the hand-derived values are the seed's float32 lesson (cell 12).
 """
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
 from backprop_by_example import by_hand, tape
-from backprop_by_example.config import check_instance, check_network
+from backprop_by_example.config import check_instance, check_network, expect, user_path
 from backprop_by_example.data import load
 from backprop_by_example.network import Network, squared_error, weight_names
 from backprop_by_example.training import start_weights
@@ -32,13 +34,25 @@ ENGINES = ["by_hand", "tape", "torch_float64", "torch_float32"]
 
 
 def instance(cfg):
-    """(x, t, W, V) for `cfg.explain.instance`, from the same model and data keys as training uses."""
+    """(x, t, W, V) for `cfg.explain.instance`, from the same model and data keys as training uses.
+
+    Checks `explain.picture` too, so that nothing is printed for a run that cannot finish.
+    """
     check_network(cfg)
+    check_picture(cfg.explain.picture)
     X, T = load(cfg.data, cfg.model)
     check_instance("explain.instance", cfg.explain.instance, len(X))
     W, V = start_weights(cfg)
     i = cfg.explain.instance - 1
     return X[i].tolist(), T[i].tolist(), W, V
+
+
+def check_picture(path):
+    """A PNG file that can be written: a .png name in an existing directory."""
+    file = Path(user_path(path))
+    expect(file.suffix.lower() == ".png", "explain.picture", "a file name ending in .png", path)
+    expect(not file.is_dir(), "explain.picture", "a file name, not a directory", path)
+    expect(file.parent.is_dir(), "explain.picture", "a file in an existing directory", path)
 
 
 def walkthrough(x, t, W, V):
