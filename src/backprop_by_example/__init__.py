@@ -8,6 +8,11 @@ Where each of the seed's ideas lives:
     data            cell 29: the training instances X and targets T
     config          the structured configs that `conf/` fills in, and the checks of their values
     training        cells 29-30: build, fit, summarise
+    checkpoint      when last.ckpt is written: every n epochs, after the last, on a stop, always between updates
+    resume          what a checkpoint holds, and what a resume may change
+    stopping        Ctrl-C and SIGTERM ask the run to stop after the update under way
+    preflight       what Hydra checks before any job starts: the run dir, every job of a sweep
+    console         Lightning's messages into Hydra's log (the console and train.log)
     tensorboard_log what TensorBoard shows: the loss, every weight and gradient, the picture
     picture         the network drawn for one instance, with each weight and its gradient
     explain         cells 2-14 for any weights: every value, and four engines' gradients
