@@ -8,7 +8,7 @@ import hydra
 import torch
 from hydra import compose
 
-from backprop_by_example.benchmark import HEADER, end_to_end, epoch_table
+from backprop_by_example.benchmark import CROSSOVER_HEADER, HEADER, crossover, end_to_end, epoch_table
 from backprop_by_example.config import check_benchmark, one_line_errors  # importing it registers the configs
 
 
@@ -19,12 +19,22 @@ def main(cfg):
     devices = [d.value for d in cfg.devices if d.value == "cpu" or torch.cuda.is_available()]
     print(
         f"One epoch in milliseconds, the median of {cfg.rounds} x {cfg.epochs}: (a) numpy by hand, (b) plain "
-        "PyTorch, (c) this project's Lightning training, (d) a bare LightningModule"
+        "PyTorch, (c) this project's Lightning training with each gradient engine, (d) a bare LightningModule"
     )
     print(HEADER)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # Lightning's notes would break the table
     config = lambda *overrides: compose("train", [*overrides, *cfg.train_overrides])  # noqa: E731
-    rows = epoch_table(config, cfg.sizes, cfg.precisions, devices, cfg.epochs, cfg.rounds)
+    engines = [engine.value for engine in cfg.engines]
+    rows = epoch_table(config, cfg.sizes, cfg.precisions, devices, cfg.epochs, cfg.rounds, engines=engines)
+    crossing = []
+    for device in devices if cfg.crossover_widths else []:
+        for precision in cfg.precisions:
+            print(f"\nThe compiled hand-derived step at N = {cfg.crossover_n}, {device}, {precision}, ms:")
+            print(CROSSOVER_HEADER)
+            crossing += [
+                {"device": device, "precision": precision, **row}
+                for row in crossover(cfg.crossover_n, cfg.crossover_widths, device, precision)
+            ]
     whole = None
     if cfg.end_to_end_repeats:
         whole = end_to_end(cfg.end_to_end_repeats, Path(__file__).resolve().parents[1])
@@ -35,7 +45,8 @@ def main(cfg):
             f"Logging the details (log.details=true, the default) against the loss alone: {whole['train_s']:.2f} s "
             f"against {whole['train_loss_only_s']:.2f} s, ratio {whole['details_over_loss_only']:.2f}"
         )
-    Path(cfg.output).write_text(json.dumps({"epochs": rows, "end_to_end": whole}, indent=2) + "\n")
+    result = {"epochs": rows, "crossover": crossing, "end_to_end": whole}
+    Path(cfg.output).write_text(json.dumps(result, indent=2) + "\n")
     print(f"JSON: {cfg.output}")
 
 

@@ -1,6 +1,7 @@
 """Train the seed's network: python scripts/train.py [overrides], e.g. trainer.accelerator=gpu."""
 
 import logging
+import sys
 from pathlib import Path
 
 import hydra
@@ -8,16 +9,26 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_original_cwd
 
 from backprop_by_example.config import one_line_errors  # importing it registers the structured configs
-from backprop_by_example.training import report, train
+from backprop_by_example.stopping import Stopped
+from backprop_by_example.training import continue_command, report, shown_path, train
+
+log = logging.getLogger(__name__)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(cfg):
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    with one_line_errors(writing_to=run_dir):  # a value to fix in the config, a full disk: not bugs, no traceback
-        summary = train(cfg, run_dir)
+    try:
+        with one_line_errors(writing_to=run_dir):  # a value to fix in the config, a full disk: not bugs, no traceback
+            summary = train(cfg, run_dir)
+    except Stopped as stopped:  # Ctrl-C or SIGTERM: last.ckpt saved
+        if stopped.signum is not None:  # None: a DDP process other than the first
+            checkpoint = shown_path(run_dir / "checkpoints" / "last.ckpt", get_original_cwd())
+            command = continue_command(sys.argv[0], HydraConfig.get().overrides.task, checkpoint)
+            log.info(f"Continue with: {command}")
+        raise
     if summary is not None:  # None: a DDP process other than the first
-        logging.getLogger(__name__).info(report(summary, run_dir, start_dir=get_original_cwd()))
+        log.info(report(summary, run_dir, start_dir=get_original_cwd()))
 
 
 if __name__ == "__main__":

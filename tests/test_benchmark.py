@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from backprop_by_example.benchmark import crossover
 from backprop_by_example.config import ConfigError, check_benchmark
 
 
@@ -15,6 +16,7 @@ from backprop_by_example.config import ConfigError, check_benchmark
         ("epochs=0", "epochs: expected a number of timed epochs >= 1, got 0"),
         ("rounds=0", "rounds: expected a number of rounds >= 1, got 0"),
         ("end_to_end_repeats=-1", "end_to_end_repeats: expected a number of runs >= 0"),
+        ("crossover_widths=[4,0]", "crossover_widths: expected numbers of hidden units >= 1, got 0"),
     ],
 )
 def test_benchmark_settings_that_cannot_be_timed_are_refused_naming_the_key(benchmark_config, override, message):
@@ -26,15 +28,26 @@ def test_benchmark_settings_that_cannot_be_timed_are_refused_naming_the_key(benc
 @pytest.mark.slow
 def test_benchmark_script_times_numpy_torch_the_project_and_bare_lightning_for_each_setting(script, tmp_path):
     settings = ["sizes=[2]", "precisions=[64-true,32-true]", "epochs=2", "rounds=1", "end_to_end_repeats=0"]
-    done = script("benchmark", tmp_path, *settings)
+    engines = ["engines=[autograd,by_hand]", "crossover_widths=[]"]  # the CPU alone, on a GPU machine too
+    done = script("benchmark", tmp_path, "devices=[cpu]", *settings, *engines)
     assert done.returncode == 0, done.stderr
-    assert "(c)/(b)" in done.stdout and "\ncpu    32-true           2  " in done.stdout
+    assert "(c)/(b)" in done.stdout and "\ncpu    32-true           2 by_hand  " in done.stdout
     result = json.loads((tmp_path / "benchmark.json").read_text())
     rows = result["epochs"]
-    assert [(r["device"], r["precision"], r["n"]) for r in rows] == [("cpu", "64-true", 2), ("cpu", "32-true", 2)]
+    settings = [(r["device"], r["precision"], r["n"], r["engine"]) for r in rows]
+    assert settings == [
+        ("cpu", precision, 2, engine) for precision in ("64-true", "32-true") for engine in ("autograd", "by_hand")
+    ]
     for row in rows:
         assert row["torch_s"] > 0 and row["lightning_s"] > 0 and row["bare_lightning_s"] > 0
         assert row["lightning_over_torch"] == row["lightning_s"] / row["torch_s"]
         assert row["bare_lightning_over_torch"] == row["bare_lightning_s"] / row["torch_s"]
         assert (row["numpy_s"] is None) == (row["precision"] == "32-true")
-    assert result["end_to_end"] is None
+    assert result["end_to_end"] is None and result["crossover"] == []
+
+
+@pytest.mark.slow
+def test_crossover_times_both_forms_of_the_compiled_step_for_each_width():
+    rows = crossover(64, [2, 3], "cpu", "64-true", steps=1)
+    assert [(row["n"], row["hidden"]) for row in rows] == [(64, 2), (64, 3)]
+    assert all(row["broadcast_ms"] > 0 and row["matmul_ms"] > 0 for row in rows)

@@ -49,6 +49,7 @@ CASES = {
         "trainer.max_epochs: expected a number of epochs >= 0, or -1 for no limit (trainer.max_steps, "
         "trainer.max_time or Ctrl-C ends it), got -2",
     ),
+    "max scalars negative": ("log.max_scalars=-1", "log.max_scalars: expected a number >= 0, got -1"),
     "not a Trainer argument": ("+trainer.foo=1", "trainer.foo: expected an argument of lightning.Trainer, got foo=1"),
     "logger not a bool": (
         "+trainer.logger=csv",

@@ -15,6 +15,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 import seed_printed as seed
 from backprop_by_example import by_hand, training
 from backprop_by_example.stopping import Stopped, StopRequest
+from conftest import QUIET
 from overrides import matrix
 
 X5 = [[3, 1], [-1, 4], [0.5, -2], [2, 2], [-3, 0.5]]  # batches of 2: three batches, three updates per epoch
@@ -148,6 +149,7 @@ def test_a_real_run_stops_on_the_signal_with_its_status_a_checkpoint_readable_lo
     checkpoint = torch.load(last, weights_only=True)
     epochs = checkpoint["state_dict"]["epochs_done"].item()
     assert epochs >= 100 and f"Stopped after {epochs} epochs" in run.stdout
+    assert f"trainer.max_epochs=1000000 {' '.join(QUIET)} ckpt_path=checkpoints/last.ckpt\n" in run.stdout  # printed
     events = EventAccumulator(str(tmp_path / "tensorboard"))
     events.Reload()
     assert len(events.Scalars("loss")) == epochs  # every update logged, up to the stop

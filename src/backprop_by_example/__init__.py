@@ -15,6 +15,6 @@ Where each of the seed's ideas lives:
     console         Lightning's messages into Hydra's log (the console and train.log)
     tensorboard_log what TensorBoard shows: the loss, every weight and gradient, the picture
     picture         the network drawn for one instance, with each weight and its gradient
-    explain         cells 2-14 for any weights: every value, and four engines' gradients
+    explain         cells 2-14 for any weights: every value, and five engines' gradients
     benchmark       where the time goes: numpy, plain PyTorch, this project and bare Lightning
 """

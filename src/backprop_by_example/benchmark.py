@@ -1,9 +1,12 @@
 """Where the time goes: one epoch of the same math four ways, and the whole default run against bare imports.
 
 (a) the hand-derived numpy loop (`by_hand`, float64, CPU), (b) a plain PyTorch loop, (c) the project's Lightning
-training, (d) a bare LightningModule (no logger, no callbacks): Lightning's own floor, which (c) cannot go below.
-Each is timed for several epochs after a warm-up, (b), (c) and (d) taking turns for a few rounds, so that a slow
-moment of the machine hits all of them; the figure is the median epoch.
+training, once per gradient engine (ENGINES), (d) a bare LightningModule (no logger, no callbacks): Lightning's own
+floor for autograd. Each is timed for several epochs after a warm-up (which holds any compiling), (b), (c) and (d)
+taking turns for a few rounds, so that a slow moment of the machine hits all of them; the figure is the median epoch.
+
+`crossover` times the compiled hand-derived step alone, its small products written as a broadcast multiply and a
+sum against `@`, for nets of more and more hidden units: where the first stops paying (torch_by_hand.SMALL).
 """
 
 import statistics
@@ -18,7 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from backprop_by_example import by_hand
+from backprop_by_example import by_hand, torch_by_hand
 from backprop_by_example.config import BENCHMARK_DTYPES as DTYPES
 from backprop_by_example.data import Batches, Instances, TrainingData
 from backprop_by_example.network import Network, squared_error
@@ -76,9 +79,17 @@ class EpochClock(L.Callback):
         return list(np.diff(self.ends)[1:])  # the first epoch (a picture, or compiling) left out
 
 
-def lightning_epoch_times(config, X, T, epochs, device, precision):
+# The gradient engines of (c): the overrides of each
+ENGINES = {
+    "autograd": [],
+    "by_hand": ["model.gradients=by_hand"],
+    "fused": ["model.gradients=by_hand", "model.compile=true"],  # forward, loss and gradient compiled together
+}
+
+
+def lightning_epoch_times(config, X, T, epochs, device, precision, engine="autograd"):
     """The project's training as `scripts/train.py` builds it, on X and T."""
-    overrides = [f"trainer.accelerator={_accelerator(device)}", f"trainer.precision={precision}"]
+    overrides = [f"trainer.accelerator={_accelerator(device)}", f"trainer.precision={precision}", *ENGINES[engine]]
     cfg = config(*overrides, f"trainer.max_epochs={epochs + 2}", *QUIET)
     with tempfile.TemporaryDirectory() as run_dir:
         trainer, module, _ = build(cfg, run_dir)
@@ -127,27 +138,73 @@ def bare_lightning_epoch_times(X, T, W, V, lr, epochs, device, precision):
     return clock.times()
 
 
-def epoch_table(config, sizes, precisions, devices, epochs, rounds=1, lr=0.5):
-    """One row per device, precision and N: the median epoch of (a) to (d), in seconds, and (c)/(b)."""
+def epoch_table(config, sizes, precisions, devices, epochs, rounds=1, lr=0.5, engines=("autograd",)):
+    """One row per device, precision, N and engine: the median epoch of (a) to (d), in seconds, and (c)/(b)."""
     rows = []
     for device in devices:
         for precision in precisions:
             for n in sizes:
                 X, T, W, V = problem(n)
-                times = {"torch_s": [], "lightning_s": [], "bare_lightning_s": []}
+                times = {"torch_s": [], "bare_lightning_s": []} | {engine: [] for engine in engines}
                 for _ in range(rounds):
                     times["torch_s"] += torch_epoch_times(X, T, W, V, lr, epochs, device, DTYPES[precision])
-                    times["lightning_s"] += lightning_epoch_times(config, X, T, epochs, device, precision)
+                    for engine in engines:
+                        times[engine] += lightning_epoch_times(config, X, T, epochs, device, precision, engine)
                     times["bare_lightning_s"] += bare_lightning_epoch_times(X, T, W, V, lr, epochs, device, precision)
-                row = {"device": device, "precision": precision, "n": n, "numpy_s": None}
-                if precision == "64-true":
-                    row["numpy_s"] = statistics.median(numpy_epoch_times(X, T, W, V, lr, epochs))
-                row |= {key: statistics.median(values) for key, values in times.items()}
-                row["lightning_over_torch"] = row["lightning_s"] / row["torch_s"]
-                row["bare_lightning_over_torch"] = row["bare_lightning_s"] / row["torch_s"]
-                rows.append(row)
-                print(_format_row(row), flush=True)
+                numpy_s = (
+                    statistics.median(numpy_epoch_times(X, T, W, V, lr, epochs)) if precision == "64-true" else None
+                )
+                for engine in engines:
+                    row = {"device": device, "precision": precision, "n": n, "engine": engine, "numpy_s": numpy_s}
+                    row |= {key: statistics.median(times[key]) for key in ("torch_s", "bare_lightning_s")}
+                    row["lightning_s"] = statistics.median(times[engine])
+                    row["lightning_over_torch"] = row["lightning_s"] / row["torch_s"]
+                    row["bare_lightning_over_torch"] = row["bare_lightning_s"] / row["torch_s"]
+                    rows.append(row)
+                    print(_format_row(row), flush=True)
     return rows
+
+
+def crossover(n, widths, device, precision, steps=20):
+    """Milliseconds per compiled hand-derived step (forward, loss, gradients) on n instances of 2 inputs and 2
+    outputs, for each number of hidden units: the small products as a broadcast multiply and sum, and as `@`."""
+    dtype = DTYPES[precision]
+    rng = np.random.default_rng(0)
+    X, T = (torch.as_tensor(rng.normal(size=(n, 2)), dtype=dtype, device=device) for _ in range(2))
+    rows, small = [], torch_by_hand.SMALL
+    try:
+        for width in widths:
+            W, V = (torch.as_tensor(A, dtype=dtype, device=device) for A in problem_weights(width, rng))
+            W.requires_grad_(), V.requires_grad_()
+            row = {"n": n, "hidden": width}
+            for form, threshold in (("broadcast_ms", 10**9), ("matmul_ms", 0)):
+                torch_by_hand.SMALL = threshold  # read while the step is traced
+                torch._dynamo.reset()
+                step = torch.compile(torch_by_hand.squared_error, dynamic=False)
+                row[form] = 1e3 * statistics.median(_step_times(step, X, T, W, V, steps, device))
+            rows.append(row)
+            faster = "broadcast" if row["broadcast_ms"] < row["matmul_ms"] else "@"
+            print(f"{width:>8}{row['broadcast_ms']:>14.3f}{row['matmul_ms']:>10.3f}   {faster}", flush=True)
+    finally:
+        torch_by_hand.SMALL = small
+        torch._dynamo.reset()
+    return rows
+
+
+def problem_weights(width, rng):
+    return 0.5 * rng.normal(size=(2, width)), 0.5 * rng.normal(size=(width, 2))
+
+
+def _step_times(step, X, T, W, V, steps, device):
+    times = []
+    for _ in range(steps + 2):  # the first compiles
+        W.grad = V.grad = None
+        _sync(device)
+        start = time.perf_counter()
+        step(X, T, W, V).backward()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return times[2:]
 
 
 def end_to_end(repeats, root):
@@ -170,16 +227,18 @@ def end_to_end(repeats, root):
 
 
 HEADER = (
-    f"{'device':<7}{'precision':<10}{'N':>9}  {'(a) numpy':>10}{'(b) torch':>10}{'(c) project':>12}{'(c)/(b)':>8}"
-    f"{'(d) bare':>10}{'(d)/(b)':>8}"
+    f"{'device':<7}{'precision':<10}{'N':>9} {'engine':<9}{'(a) numpy':>10}{'(b) torch':>10}{'(c) project':>12}"
+    f"{'(c)/(b)':>8}{'(d) bare':>10}{'(d)/(b)':>8}"
 )
+CROSSOVER_HEADER = f"{'hidden':>8}{'broadcast':>14}{'@':>10}   faster"
 QUIET = ("trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")
 
 
 def _format_row(row):
     numpy_ms = "-" if row["numpy_s"] is None else f"{row['numpy_s'] * 1e3:.3f}"
     return (
-        f"{row['device']:<7}{row['precision']:<10}{row['n']:>9}  {numpy_ms:>10}{row['torch_s'] * 1e3:>10.3f}"
+        f"{row['device']:<7}{row['precision']:<10}{row['n']:>9} {row['engine']:<9}{numpy_ms:>10}"
+        f"{row['torch_s'] * 1e3:>10.3f}"
         f"{row['lightning_s'] * 1e3:>12.3f}{row['lightning_over_torch']:>8.2f}"
         f"{row['bare_lightning_s'] * 1e3:>10.3f}{row['bare_lightning_over_torch']:>8.2f}"
     )

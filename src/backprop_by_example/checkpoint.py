@@ -65,11 +65,7 @@ class LastCheckpoint(Checkpoint):
     def stop_here(self, trainer):
         self.save(trainer)
         if trainer.is_global_zero:
-            print(
-                f"Stopped after {module_progress(trainer)}; saved {self.path}\n"
-                f"Continue with: python scripts/train.py ckpt_path={self.path}",
-                flush=True,
-            )
+            print(f"Stopped after {module_progress(trainer)}; saved {self.path}", flush=True)
         self.stop.stop(trainer)
 
     def save(self, trainer):

@@ -24,6 +24,11 @@ from omegaconf import MISSING, OmegaConf
 Matrix = list[list[Any]]
 
 
+class Gradients(Enum):
+    autograd = "autograd"  # PyTorch works out the backward pass
+    by_hand = "by_hand"  # the seed's derivation, torch_by_hand.SquaredError
+
+
 @dataclass
 class ModelConfig:
     input_dim: int = MISSING
@@ -31,7 +36,8 @@ class ModelConfig:
     output_dim: int = MISSING
     W: Matrix | None = MISSING  # input_dim x hidden_dim; None: 0.1 * uniform[0, 1) from `seed`
     V: Matrix | None = MISSING  # hidden_dim x output_dim; likewise
-    compile: bool = MISSING  # torch.compile the network: faster from about 10^6 instances on
+    compile: bool = MISSING  # torch.compile the loss and its gradient: faster from about 10^6 instances on
+    gradients: Gradients = MISSING
 
 
 @dataclass
@@ -120,12 +126,21 @@ class Device(Enum):
     cuda = "cuda"
 
 
+class Engine(Enum):  # benchmark.ENGINES
+    autograd = "autograd"
+    by_hand = "by_hand"
+    fused = "fused"
+
+
 @dataclass
 class BenchmarkConfig:
     train_overrides: list[str] = MISSING
     sizes: list[int] = MISSING
     precisions: list[str] = MISSING
     devices: list[Device] = MISSING
+    engines: list[Engine] = MISSING
+    crossover_n: int = MISSING
+    crossover_widths: list[int] = MISSING
     epochs: int = MISSING
     rounds: int = MISSING
     end_to_end_repeats: int = MISSING
@@ -202,6 +217,9 @@ def check(cfg):
     for key in ("log.picture_every_n_epochs", "checkpoint.every_n_epochs"):
         every = OmegaConf.select(cfg, key)
         expect(every >= 1, key, "a number of epochs >= 1", every)
+    for key in ("log.max_scalars", "log.max_instances"):
+        most = OmegaConf.select(cfg, key)
+        expect(most >= 0, key, "a number >= 0", most)
     check_trainer(cfg.trainer)
 
 
@@ -227,6 +245,9 @@ def check_benchmark(cfg):
         expect(precision in BENCHMARK_DTYPES, "precisions", " or ".join(BENCHMARK_DTYPES), precision)
     expect(cfg.epochs >= 1, "epochs", "a number of timed epochs >= 1", cfg.epochs)
     expect(cfg.rounds >= 1, "rounds", "a number of rounds >= 1", cfg.rounds)
+    expect(cfg.crossover_n >= 1, "crossover_n", "a number of instances >= 1", cfg.crossover_n)
+    for width in cfg.crossover_widths:
+        expect(width >= 1, "crossover_widths", "numbers of hidden units >= 1", width)
     repeats = cfg.end_to_end_repeats
     expect(repeats >= 0, "end_to_end_repeats", "a number of runs >= 0 (0 leaves the end-to-end timing out)", repeats)
 

@@ -1,7 +1,8 @@
-"""The seed's walkthrough (cells 2-14) for any weights and any one instance: every value, and four engines' gradients.
+"""The seed's walkthrough (cells 2-14) for any weights and any one instance: every value, and five engines' gradients.
 
-The engines differ in how they get dL/dW and dL/dV: worked out by hand (numpy), the tape, and torch autograd in
-float64 and in float32. Their differences to the hand-derived values are the seed's float32 lesson (cell 12).
+The engines differ in how they get dL/dW and dL/dV: worked out by hand (numpy), the tape, worked out by hand in
+torch (what `model.gradients=by_hand` trains with), and torch autograd in float64 and in float32. Their differences
+to the hand-derived values are the seed's float32 lesson (cell 12).
 """
 
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backprop_by_example import by_hand, tape
+from backprop_by_example import by_hand, tape, torch_by_hand
 from backprop_by_example.config import check_instance, check_network, expect, user_path
 from backprop_by_example.data import load
 from backprop_by_example.network import Network, squared_error, weight_names
@@ -30,7 +31,7 @@ BACKWARD = [
     ("grad_x", "grad_h_in @ W.T"),
 ]
 WEIGHT_GRADS = [("grad_V", "outer(h_out, grad_y_in)"), ("grad_W", "outer(x, grad_h_in)")]
-ENGINES = ["by_hand", "tape", "torch_float64", "torch_float32"]
+ENGINES = ["by_hand", "tape", "torch_by_hand", "torch_float64", "torch_float32"]
 
 
 def instance(cfg):
@@ -65,6 +66,7 @@ def walkthrough(x, t, W, V):
     grads = {
         "by_hand": (step.grad_W, step.grad_V),
         "tape": (taped["grad_W"], taped["grad_V"]),
+        "torch_by_hand": _torch_by_hand_grads(x, t, W, V),
         "torch_float64": _torch_grads(x, t, W, V, torch.float64),
         "torch_float32": _torch_grads(x, t, W, V, torch.float32),
     }
@@ -89,6 +91,14 @@ def _torch_grads(x, t, W, V, dtype):
     return net.W.grad.double().numpy(), net.V.grad.double().numpy()
 
 
+def _torch_by_hand_grads(x, t, W, V):
+    """The training engine of model.gradients=by_hand, float64: the seed's derivation in torch."""
+    X, T, W, V = (torch.tensor(A, dtype=torch.float64) for A in ([x], [t], W, V))
+    W.requires_grad_(), V.requires_grad_()
+    torch_by_hand.squared_error(X, T, W, V).backward()
+    return W.grad.numpy(), V.grad.numpy()
+
+
 def tables(result, x, t, instance):
     """The walkthrough as plain-text tables, one value per unit in columns."""
     out = [f"Instance {instance}: x = {_fmt_list(x)}, t = {_fmt_list(t)}", ""]
@@ -109,7 +119,7 @@ def tables(result, x, t, instance):
     names = weight_names("w", W_rows, W_cols) + weight_names("v", V_rows, V_cols)
     engines = result["engines"]
     out.append(
-        "Weight gradients dL/dw from four engines (grad_W = outer(x, grad_h_in), grad_V = outer(h_out, grad_y_in))"
+        "Weight gradients dL/dw from five engines (grad_W = outer(x, grad_h_in), grad_V = outer(h_out, grad_y_in))"
     )
     out.append(f"  {'weight':<8}" + "".join(f"{engine:<25}" for engine in ENGINES))
     columns = {

@@ -3,6 +3,7 @@
 import lightning as L
 import torch
 
+from backprop_by_example import torch_by_hand
 from backprop_by_example.network import Network, squared_error
 
 
@@ -10,14 +11,19 @@ class BackpropModule(L.LightningModule):
     """L = sum over instances and outputs of (Y - T)**2; one SGD step W -= lr * dL/dW, V -= lr * dL/dV.
 
     W and V are the weights a run started from (at a resume: those of the run it continues, kept as hparams).
+    `gradients`: "autograd", or "by_hand" for the seed's own derivation (torch_by_hand.SquaredError).
     """
 
-    def __init__(self, W, V, lr, compile=False):
+    def __init__(self, W, V, lr, compile=False, gradients="autograd"):
         super().__init__()
         self.save_hyperparameters()
         self.net = Network(W, V)
-        if compile:  # one fused kernel for the pass, and through AOTAutograd for its backward
-            self.outputs_and_losses = torch.compile(self.outputs_and_losses)
+        self.loss = self.autograd_loss if gradients == "autograd" else self.by_hand_loss
+        if compile:
+            # Forward, loss and gradient fused into a few kernels. Compiled for the shapes it meets, each on its
+            # own (a smaller last batch gets its graph): a graph compiled for one size, run on another, would do
+            # its sums as one long serial loop.
+            self.loss = torch.compile(self.loss, dynamic=False)
         # Complete epochs and updates these weights have had. Buffers, so that they travel with the weights: into
         # checkpoints and back from the worker processes of ddp_spawn.
         self.register_buffer("epochs_done", torch.zeros((), dtype=torch.long))
@@ -31,9 +37,13 @@ class BackpropModule(L.LightningModule):
         Y = self.net(X)
         return Y, squared_error(Y, T)
 
-    def loss(self, X, T):
+    def autograd_loss(self, X, T):
         """Summed over the batch, so its gradient is the sum of the per-instance gradients (seed cells 23-24)."""
         return self.outputs_and_losses(X, T)[1].sum()
+
+    def by_hand_loss(self, X, T):
+        """The same sum, differentiated by hand (seed cells 15-22)."""
+        return torch_by_hand.squared_error(X, T, self.net.W, self.net.V)
 
     def training_step(self, batch, batch_idx):
         X, T = (b.to(self.net.W.dtype) for b in batch)

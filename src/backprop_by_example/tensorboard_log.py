@@ -24,7 +24,7 @@ from lightning.pytorch.callbacks import Callback
 from tensorboard.compat.proto.summary_pb2 import Summary
 
 from backprop_by_example import picture
-from backprop_by_example.network import squared_error, weight_names
+from backprop_by_example.network import weight_names
 
 
 class BackpropLog(Callback):
@@ -116,8 +116,8 @@ class BackpropLog(Callback):
             return
         self.write(trainer)
         step, values = trainer.global_step, {}
-        if self.whole:  # the trained network as summary.json has it: not through a compiled step
-            instance_values = self.outputs_and_losses(trainer, module, module.net)
+        if self.whole:
+            instance_values = self.outputs_and_losses(trainer, module)
             values["loss"] = instance_values[: len(self.T)].sum().item()
             if self.per_instance:
                 values |= dict(zip(self.tags[-len(instance_values) :], instance_values.tolist(), strict=True))
@@ -134,14 +134,10 @@ class BackpropLog(Callback):
     def on_exception(self, trainer, module, exception):
         self.write(trainer)  # a stop, or an error: what was logged so far is in the event file
 
-    def outputs_and_losses(self, trainer, module, net=None):
-        """Each instance's loss, then its outputs, as the training step computes them (autocast included)."""
+    def outputs_and_losses(self, trainer, module):
+        """Each instance's loss, then its outputs, in the training step's arithmetic (autocast included)."""
         with torch.no_grad(), trainer.precision_plugin.forward_context():
-            if net is None:
-                Y, losses = module.outputs_and_losses(self.X, self.T)
-            else:
-                Y = net(self.X)
-                losses = squared_error(Y, self.T)
+            Y, losses = module.outputs_and_losses(self.X, self.T)
         return torch.cat([losses, Y.flatten()]).to(module.net.W.dtype)
 
     def write(self, trainer):

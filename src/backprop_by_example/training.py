@@ -2,6 +2,7 @@
 
 import json
 import os
+import shlex
 import signal
 import time
 from contextlib import contextmanager
@@ -89,7 +90,7 @@ def build(cfg, run_dir):
     if trainer.world_size > 1:
         trainer.callbacks.append(EndProcessGroup())
     with trainer.init_module():  # parameters are created in the precision's dtype
-        module = BackpropModule(W=W, V=V, lr=cfg.optimizer.lr, compile=cfg.model.compile)
+        module = BackpropModule(W, V, cfg.optimizer.lr, cfg.model.compile, cfg.model.gradients.value)
     data = TrainingData(X, T, cfg.data.batch_size, cfg.data.shuffle, cfg.seed, dtype=module.net.W.dtype)
     return trainer, module, data
 
@@ -170,13 +171,24 @@ def report(summary, run_dir, shown=10, start_dir=None):
     lines.append(f"  total loss {summary['loss']:.8f}")
     for name in ("W", "V"):
         lines.append(f"  {name} = [{', '.join(_row(r) for r in summary[name])}]")
-    run_dir, start_dir = Path(run_dir).resolve(), Path(start_dir or Path.cwd()).resolve()
-    if run_dir.is_relative_to(start_dir):
-        run_dir = run_dir.relative_to(start_dir)
-    lines.append(f"Run dir:     {run_dir}")
-    if (Path(start_dir, run_dir) / "tensorboard").is_dir():
-        lines.append(f"TensorBoard: tensorboard --logdir {run_dir}")
+    lines.append(f"Run dir:     {shown_path(run_dir, start_dir)}")
+    if (Path(run_dir) / "checkpoints" / "last.ckpt").is_file():
+        lines.append(f"Checkpoint:  {shown_path(Path(run_dir) / 'checkpoints' / 'last.ckpt', start_dir)}")
+    if (Path(run_dir) / "tensorboard").is_dir():
+        lines.append(f"TensorBoard: tensorboard --logdir {shown_path(run_dir, start_dir)}")
     return "\n".join(lines)
+
+
+def shown_path(path, start_dir=None):
+    """`path` relative to the directory the command ran in (`start_dir`, default the current one), if inside it."""
+    path, start_dir = Path(path).resolve(), Path(start_dir or Path.cwd()).resolve()
+    return path.relative_to(start_dir) if path.is_relative_to(start_dir) else path
+
+
+def continue_command(script, overrides, checkpoint):
+    """The command line that continues a stopped run: its overrides again, ckpt_path instead of its run dir."""
+    kept = [o for o in overrides if o.split("=")[0].lstrip("+~") not in ("ckpt_path", "hydra.run.dir")]
+    return shlex.join(["python", script, *kept, f"ckpt_path={checkpoint}"])
 
 
 def _row(values, spec=".8f"):

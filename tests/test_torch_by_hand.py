@@ -1,0 +1,111 @@
+"""Training with the seed's own derivation (`model.gradients=by_hand`): the same numbers as autograd, to the last
+digits, for the seed and any width, batches and processes."""
+
+import numpy as np
+import pytest
+import torch
+
+import seed_printed as seed
+from backprop_by_example import by_hand
+from backprop_by_example.torch_by_hand import SMALL, squared_error
+from backprop_by_example.training import train
+from overrides import matrix
+
+BY_HAND = "model.gradients=by_hand"
+FAST = "log.details=false"
+
+
+def tensors(*arrays, requires_grad=False):
+    return [torch.tensor(A, dtype=torch.float64, requires_grad=requires_grad) for A in arrays]
+
+
+def random_problem(n, dims, seed=0):
+    rng = np.random.default_rng(seed)
+    inputs, hidden, outputs = dims
+    X, T = rng.normal(size=(n, inputs)), rng.uniform(size=(n, outputs))
+    W, V = rng.normal(size=(inputs, hidden)), rng.normal(size=(hidden, outputs))
+    return X, T, W, V
+
+
+@pytest.mark.parametrize(
+    "n, dims",
+    [(1, (2, 2, 2)), (2, (2, 2, 2)), (7, (3, 5, 2)), (4, (1, 3, 4)), (5, (3, SMALL + 4, 2))],  # the last: `@`
+)
+def test_gradcheck_of_the_hand_derived_backward_against_finite_differences(n, dims):
+    X, T, W, V = tensors(*random_problem(n, dims))
+    W.requires_grad_(), V.requires_grad_()
+    assert torch.autograd.gradcheck(lambda W, V: squared_error(X, T, W, V), (W, V))
+
+
+def test_the_seeds_instance_1_gets_the_gradients_the_seed_prints_in_cells_5_and_7():
+    X, T = tensors([seed.x1], [seed.t1])
+    W, V = tensors(seed.W, seed.V, requires_grad=True)
+    squared_error(X, T, W, V).backward()
+    np.testing.assert_allclose(W.grad.numpy(), seed.grad_W, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(V.grad.numpy(), seed.grad_V, rtol=1e-12, atol=0)
+
+
+def test_201_epochs_by_hand_give_the_seeds_numbers_and_equal_autograd_to_1e_12(config, tmp_path):
+    hand = train(config(FAST, BY_HAND), tmp_path / "by_hand")
+    auto = train(config(FAST), tmp_path / "autograd")
+    np.testing.assert_allclose(hand["outputs"], seed.outputs_final, rtol=0, atol=seed.DECIMALS_8)
+    np.testing.assert_allclose(hand["W"], seed.W_final, rtol=0, atol=seed.DECIMALS_8)
+    np.testing.assert_allclose(hand["V"], seed.V_final, rtol=0, atol=seed.DECIMALS_8)
+    for key in ("W", "V", "outputs", "losses"):
+        np.testing.assert_allclose(hand[key], auto[key], rtol=0, atol=1e-12, err_msg=key)
+
+
+@pytest.mark.parametrize(
+    "dims, batches",
+    [((3, 5, 2), ["data.batch_size=3"]), ((2, 12, 3), ["data.batch_size=4"]), ((4, 2, 1), [])],
+)
+def test_any_width_and_mini_batches_by_hand_follow_the_numpy_oracle(config, tmp_path, dims, batches):
+    X, T, W, V = (A.round(4) for A in random_problem(10, dims, seed=3))
+    inputs, hidden, outputs = dims
+    shape = [f"model.input_dim={inputs}", f"model.hidden_dim={hidden}", f"model.output_dim={outputs}"]
+    values = [matrix("model.W", W), matrix("model.V", V), matrix("data.X", X), matrix("data.T", T)]
+    summary = train(config(FAST, BY_HAND, *shape, *values, *batches, "trainer.max_epochs=20"), tmp_path)
+    size = int(batches[0].split("=")[1]) if batches else None
+    W_end, V_end = by_hand.train(X, T, W, V, seed.lr, 20, batch_size=size)
+    np.testing.assert_allclose(summary["W"], W_end, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(summary["V"], V_end, rtol=0, atol=1e-12)
+
+
+def test_shuffled_batches_by_hand_equal_autograd_to_1e_12(config, tmp_path):
+    shuffled = [FAST, "model=random", "model.hidden_dim=4", "data.batch_size=1", "data.shuffle=true", "seed=7"]
+    hand = train(config(*shuffled, BY_HAND, "trainer.max_epochs=30"), tmp_path / "by_hand")
+    auto = train(config(*shuffled, "trainer.max_epochs=30"), tmp_path / "autograd")
+    np.testing.assert_allclose(hand["W"], auto["W"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(hand["V"], auto["V"], rtol=0, atol=1e-12)
+
+
+def test_resuming_a_by_hand_run_is_bitwise_the_run_in_one_go(config, tmp_path):
+    whole = train(config(FAST, BY_HAND), tmp_path / "whole")
+    train(config(FAST, BY_HAND, "trainer.max_epochs=100"), tmp_path / "first")
+    last = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    resumed = train(config(FAST, BY_HAND, f"ckpt_path={last}"), tmp_path / "resumed")
+    assert (resumed["W"], resumed["V"], resumed["epochs"]) == (whole["W"], whole["V"], 201)
+
+
+@pytest.mark.slow
+def test_the_fused_compiled_step_stays_exact_with_a_smaller_last_batch(config, tmp_path):
+    """Five instances in batches of two: the last batch has one, and gets its own compiled graph."""
+    X = [[3, 1], [-1, 4], [0.5, -2], [2, 2], [-3, 0.5]]
+    T = [[1, 0], [0, 1], [0.3, 0.7], [1, 1], [0, 0]]
+    data = [matrix("data.X", X), matrix("data.T", T), "data.batch_size=2"]
+    summary = train(config(FAST, BY_HAND, "model.compile=true", *data, "trainer.max_epochs=5"), tmp_path)
+    W, V = by_hand.train(X, T, seed.W, seed.V, seed.lr, 5, batch_size=2)
+    np.testing.assert_allclose(summary["W"], W, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(summary["V"], V, rtol=0, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_ddp_by_hand_on_two_processes_equals_one_process_to_1e_12(run_train, tmp_path):
+    X, T = [[3, 1], [-1, 4], [0.5, -2]], [[1, 0], [0, 1], [0.3, 0.7]]  # shares of 2 and 1
+    data = [matrix("data.X", X), matrix("data.T", T), "trainer.max_epochs=50", BY_HAND]
+    two = ["trainer.devices=2", "trainer.strategy=ddp_spawn", "trainer.accelerator=cpu"]
+    done, summary = run_train(tmp_path, *data, *two)
+    assert done.returncode == 0, done.stderr
+    W, V = by_hand.train(X, T, seed.W, seed.V, seed.lr, 50)
+    np.testing.assert_allclose(summary["W"], W, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(summary["V"], V, rtol=0, atol=1e-12)
