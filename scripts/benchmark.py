@@ -29,7 +29,10 @@ def main(cfg):
     crossing = []
     for device in devices if cfg.crossover_widths else []:
         for precision in cfg.precisions:
-            print(f"\nThe compiled hand-derived step at N = {cfg.crossover_n}, {device}, {precision}, ms:")
+            print(
+                f"\nThe fused step alone, N = {cfg.crossover_n}, {device}, {precision}: ms per step and seconds of "
+                "compiling, unit by unit and as matrices"
+            )
             print(CROSSOVER_HEADER)
             crossing += [
                 {"device": device, "precision": precision, **row}

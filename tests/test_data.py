@@ -1,5 +1,7 @@
 """Beyond the seed's data: random initial weights, CSV files, mini-batches, and whole-tensor batches."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -110,6 +112,14 @@ CSV_ERRORS = {
         "data.path: expected UTF-8 text, got {path} with byte 0xe9 at offset 22 (save it as CSV UTF-8)",
     ),
     "a binary file": (bytes(range(256)), "data.path: expected UTF-8 text, got {path} with byte 0x80 at offset 128"),
+    "a number only Python reads": (
+        "x1,x2,t1,t2\n3,1,1,0\n1_0,4,0,1\n",
+        "data.path: {path}, line 3: expected a number in column x1, got '1_0'",
+    ),
+    "a form feed inside a row": (
+        "x1,x2,t1,t2\n3,1,1,0\f-1,4,0,1\n",
+        "data.path: {path}, line 2: expected 4 values, got 7",
+    ),
     "a line after a comment": (
         "x1,x2,t1,t2\n# a comment\n3,1,1,0\n\n-1,4,0,inf\n",
         "data.path: {path}, line 5: expected finite numbers, got -1,4,0,inf",
@@ -135,11 +145,15 @@ def test_csv_error_names_the_file_and_the_line(tmp_path, case):
     assert str(refused.value).startswith(message.format(path=path))
 
 
-def test_a_directory_or_an_empty_device_is_not_taken_for_a_missing_file(tmp_path):
+def test_a_directory_a_device_or_a_pipe_is_not_taken_for_a_missing_file(tmp_path):
     with pytest.raises(ConfigError, match=f"^data.path: expected a CSV file, got {tmp_path} \\(a directory\\)$"):
         read_csv(tmp_path, 2, 2)
-    with pytest.raises(ConfigError, match="^data.path: /dev/null is empty; expected a header row like x1,x2,t1,t2"):
+    with pytest.raises(ConfigError, match="^data.path: expected a CSV file, got /dev/null \\(not a regular file\\)$"):
         read_csv("/dev/null", 2, 2)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)  # reading it would wait for a writer for ever
+    with pytest.raises(ConfigError, match="\\(not a regular file\\)$"):
+        read_csv(fifo, 2, 2)
 
 
 def test_the_byte_order_mark_of_excels_csv_utf_8_is_not_part_of_the_first_column(tmp_path):

@@ -1,4 +1,5 @@
-"""Lightning's DDP on CPU (gloo, 2 processes) gives the single-process arithmetic: every instance counted once."""
+"""Lightning's DDP on CPU (gloo, 2 processes) gives the single-process arithmetic: every instance counted once,
+with either gradient engine (ddp_spawn trains by hand here, ddp with autograd)."""
 
 import numpy as np
 import pytest
@@ -12,8 +13,9 @@ pytestmark = pytest.mark.slow
 TWO_PROCESSES = ["trainer.accelerator=cpu", "trainer.devices=2"]
 
 
-def test_ddp_spawn_reproduces_the_seed_run_to_1e_12(run_train, tmp_path):
-    done, summary = run_train(tmp_path, *TWO_PROCESSES, "trainer.strategy=ddp_spawn")
+def test_ddp_spawn_training_by_hand_reproduces_the_seed_run_to_1e_12(run_train, tmp_path):
+    """The hand-derived backward pass gets DDP's averaging too (its backward is scaled back to the sum)."""
+    done, summary = run_train(tmp_path, *TWO_PROCESSES, "trainer.strategy=ddp_spawn", "model.gradients=by_hand")
     assert done.returncode == 0, done.stderr
     W, V = by_hand.train(seed.X, seed.T, seed.W, seed.V, seed.lr, 201)  # = the single-process run, to 1e-12
     np.testing.assert_allclose(summary["W"], W, rtol=0, atol=1e-12)

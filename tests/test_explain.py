@@ -83,7 +83,7 @@ def test_tables_show_every_seed_name_and_the_five_engines(explain, tmp_path):
         ("network.jpg", "a file name ending in .png"),
         (".", "a file name ending in .png"),
         ("docs.png", "a file name, not a directory"),
-    ],
+    ],  # (and /proc/x.png: "a file in a directory that can be written")
 )
 def test_a_picture_that_cannot_be_written_is_refused_before_anything_is_printed(script, tmp_path, picture, expected):
     (tmp_path / "docs.png").mkdir()

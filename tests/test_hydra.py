@@ -27,6 +27,16 @@ def test_a_sweep_with_bad_values_trains_nothing_and_names_each_bad_job(start_tra
 
 
 @pytest.mark.slow
+def test_a_sweep_with_a_value_only_lightning_refuses_trains_nothing(start_train, tmp_path):
+    sweep = start_train(tmp_path, "-m", "trainer.devices=1,abc", "trainer.max_epochs=10")
+    assert sweep.wait() == 1
+    assert sweep.stderr.splitlines()[0] == (
+        "Error: job 1 (trainer.devices=abc): trainer: `devices` selected with `CPUAccelerator` should be an int > 0."
+    )
+    assert not list(tmp_path.rglob("summary.json")) and not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.slow
 def test_a_sweep_with_a_strategy_that_starts_the_script_again_is_refused(start_train, tmp_path):
     sweep = start_train(tmp_path, "-m", "optimizer.lr=0.1,0.5", "trainer.devices=2", "trainer.strategy=ddp")
     assert sweep.wait() == 1

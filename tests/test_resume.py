@@ -149,6 +149,27 @@ def test_a_run_that_max_steps_ended_in_the_middle_of_an_epoch_resumes_where_it_e
     assert (resumed["epochs"], resumed["steps"]) == (2, 5)
 
 
+def test_resuming_a_run_that_ended_at_max_steps_with_nothing_left_to_do_reports_its_updates(
+    config, tmp_path, checkpoints
+):
+    overrides = [FAST, "data.batch_size=1", "trainer.max_epochs=-1", "+trainer.max_steps=3"]
+    resumed = train(config(*overrides, f"ckpt_path={checkpoints['mid']}"), tmp_path)
+    assert (resumed["epochs"], resumed["steps"]) == (1, 3)
+
+
+def test_an_epoch_cut_short_by_limit_train_batches_is_a_whole_epoch_to_a_resume(config, tmp_path):
+    five = [FAST, "data.X=[[3,1],[-1,4],[0.5,-2],[2,2],[-3,0.5]]", "data.T=[[1,0],[0,1],[0.3,0.7],[1,1],[0,0]]"]
+    limited = [*five, "data.batch_size=2", "+trainer.limit_train_batches=2"]
+    train(config(*limited, "trainer.max_epochs=3"), tmp_path / "first")
+    last = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    again = train(config(*limited, "trainer.max_epochs=3", f"ckpt_path={last}"), tmp_path / "again")
+    assert (again["epochs"], again["steps"]) == (3, 6)
+    other_batches = train(
+        config(*five, "data.batch_size=1", "trainer.max_epochs=4", f"ckpt_path={last}"), tmp_path / "b"
+    )
+    assert (other_batches["epochs"], other_batches["steps"]) == (4, 11)
+
+
 def test_a_file_that_is_not_a_checkpoint_of_this_project_is_refused(config, tmp_path, checkpoints):
     text = tmp_path / "notes.txt"
     text.write_text("not a checkpoint\n")
@@ -158,9 +179,14 @@ def test_a_file_that_is_not_a_checkpoint_of_this_project_is_refused(config, tmp_
     summary.write_text(json.dumps({"W": seed.W}))
     other = tmp_path / "other.pt"
     torch.save({"weights": torch.zeros(2)}, other)
+    no_optimizer, mismatched = tmp_path / "no_optimizer.ckpt", tmp_path / "mismatched.ckpt"
+    checkpoint = torch.load(checkpoints["seed"], weights_only=True)
+    torch.save({key: value for key, value in checkpoint.items() if key != "optimizer_states"}, no_optimizer)
+    torch.save(checkpoint | {"hyper_parameters": checkpoint["hyper_parameters"] | {"W": [[1.0]]}}, mismatched)
     for path, why in [
         (text, "which torch cannot load"), (truncated, "which torch cannot load"),
         (summary, "which torch cannot load"), (other, "a torch file of another kind"),
+        (no_optimizer, "a torch file of another kind"), (mismatched, "a torch file of another kind"),
     ]:  # fmt: skip
         with pytest.raises(ConfigError) as refused:
             build(config(f"ckpt_path={path}"), tmp_path / "run")

@@ -77,7 +77,10 @@ def test_a_signal_at_any_update_then_resume_gives_the_uninterrupted_run(
     assert stopped.code == 130  # 128 + SIGINT
     assert not (tmp_path / "stopped" / "summary.json").exists()
     last = tmp_path / "stopped" / "checkpoints" / "last.ckpt"
-    assert torch.load(last, weights_only=True)["global_step"] == step + 1  # the update under way was finished
+    checkpoint = torch.load(last, weights_only=True)
+    assert checkpoint["global_step"] == step + 1  # the update under way was finished
+    counted = checkpoint["state_dict"]["epochs_done"], checkpoint["state_dict"]["steps_done"]
+    assert counted == ((step + 1) // 3, step + 1)  # three updates an epoch
 
     resumed = training.train(config(*SHUFFLED, f"ckpt_path={last}"), tmp_path / "resumed")
     assert summary_without_time(resumed) == uninterrupted["shuffled"]  # weights bit for bit, epochs, updates
@@ -156,7 +159,8 @@ def test_a_real_run_stops_on_the_signal_with_its_status_a_checkpoint_readable_lo
 
 
 @pytest.mark.slow
-def test_ctrl_c_under_ddp_spawn_keeps_the_trained_checkpoint(start_train, tmp_path):
+@pytest.mark.parametrize("to", ["every process, as a terminal's Ctrl-C", "the main process alone, as kill -INT"])
+def test_ctrl_c_under_ddp_spawn_stops_it_and_keeps_the_trained_checkpoint(start_train, tmp_path, to):
     """The main process of ddp_spawn trains nothing itself: it must not write its untrained weights."""
     run = start_train(
         tmp_path, f"hydra.run.dir={tmp_path}", "trainer.max_epochs=1000000",
@@ -164,7 +168,10 @@ def test_ctrl_c_under_ddp_spawn_keeps_the_trained_checkpoint(start_train, tmp_pa
     )  # fmt: skip
     last = tmp_path / "checkpoints" / "last.ckpt"
     wait_for_checkpoint(run, last)
-    run.send_signal_to_group(signal.SIGINT)
+    if to.startswith("every"):
+        run.send_signal_to_group(signal.SIGINT)
+    else:
+        run.send_signal(signal.SIGINT)
     assert run.wait(timeout=120) == 130
     checkpoint = torch.load(last, weights_only=True)
     assert checkpoint["state_dict"]["epochs_done"] >= 100 and checkpoint["global_step"] >= 100

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 import seed_printed as seed
 from backprop_by_example import by_hand
@@ -92,6 +93,38 @@ def test_a_knob_that_cannot_work_here_is_refused_naming_it_and_why(config, tmp_p
     with pytest.raises(ConfigError) as refused:
         build(config(f"+trainer.{knob}"), tmp_path)
     assert str(refused.value).startswith(REFUSED[knob])
+
+
+BAD_VALUES = {
+    "trainer.max_epochs=-2": "trainer.max_epochs: expected a number of epochs >= 0, or -1 for no limit "
+    "(trainer.max_steps, trainer.max_time or Ctrl-C ends it), got -2",
+    "+trainer.foo=1": "trainer.foo: expected an argument of lightning.Trainer, got foo=1",
+    "+trainer.logger=csv": "trainer.logger: expected true or false or null, got 'csv'",  # Lightning's types
+    "+trainer.accumulate_grad_batches=abc": "trainer.accumulate_grad_batches: expected an integer, got 'abc'",
+    "+trainer.accumulate_grad_batches=0": "trainer.accumulate_grad_batches: expected a number of batches >= 1, got 0",
+    "+trainer.accumulate_grad_batches=-1": "trainer.accumulate_grad_batches: expected a number of batches >= 1",
+    "trainer.log_every_n_steps=0": "trainer.log_every_n_steps: expected a number of updates >= 1, got 0",
+    "+trainer.gradient_clip_val=nan": "trainer.gradient_clip_val: expected a finite number >= 0, or null, got nan",
+    "+trainer.limit_train_batches=1.5": "trainer.limit_train_batches: expected a number of batches >= 0, a fraction",
+    "+trainer.limit_train_batches=abc": "trainer.limit_train_batches: expected a number or null, got 'abc'",
+    "+trainer.limit_train_batches=0.0001": "trainer.limit_train_batches: expected a fraction that leaves at least "
+    "one of the 1 batches of an epoch, got 0.0001",
+    "+trainer.fast_dev_run=-1": "trainer.fast_dev_run: expected true, false or a number of batches >= 0, got -1",
+    "+trainer.detect_anomaly=maybe": "trainer.detect_anomaly: expected true or false, got 'maybe'",
+    "+trainer.max_steps=2.5": "trainer.max_steps: expected an integer, got 2.5",
+    "+trainer.model_registry=1": "trainer.model_registry: expected a string or null, got 1",
+}
+if not torch.cuda.is_available():
+    BAD_VALUES["trainer.accelerator=gpu"] = "trainer.accelerator: expected cpu or auto: this machine has no CUDA GPU"
+
+
+@pytest.mark.parametrize("override", BAD_VALUES)
+def test_a_trainer_argument_of_the_wrong_type_or_out_of_range_is_refused_before_lightning_sees_it(
+    config, tmp_path, override
+):
+    with pytest.raises(ConfigError) as refused:
+        build(config(override), tmp_path)
+    assert str(refused.value).startswith(BAD_VALUES[override])
 
 
 LIGHTNING_REFUSES = {

@@ -5,8 +5,8 @@ training, once per gradient engine (ENGINES), (d) a bare LightningModule (no log
 floor for autograd. Each is timed for several epochs after a warm-up (which holds any compiling), (b), (c) and (d)
 taking turns for a few rounds, so that a slow moment of the machine hits all of them; the figure is the median epoch.
 
-`crossover` times the compiled hand-derived step alone, its small products written as a broadcast multiply and a
-sum against `@`, for nets of more and more hidden units: where the first stops paying (torch_by_hand.SMALL).
+`crossover` times the fused step alone (loss and gradients, compiled), written unit by unit against as matrices, for
+nets of more and more hidden units: where the first stops paying (torch_by_hand.SMALL).
 """
 
 import statistics
@@ -166,45 +166,46 @@ def epoch_table(config, sizes, precisions, devices, epochs, rounds=1, lr=0.5, en
 
 
 def crossover(n, widths, device, precision, steps=20):
-    """Milliseconds per compiled hand-derived step (forward, loss, gradients) on n instances of 2 inputs and 2
-    outputs, for each number of hidden units: the small products as a broadcast multiply and sum, and as `@`."""
+    """Milliseconds per compiled fused step (torch_by_hand.loss_and_gradients: loss and both gradients) on n
+    instances of 2 inputs and 2 outputs, for each number of hidden units: written unit by unit, and as matrices."""
     dtype = DTYPES[precision]
     rng = np.random.default_rng(0)
     X, T = (torch.as_tensor(rng.normal(size=(n, 2)), dtype=dtype, device=device) for _ in range(2))
     rows, small = [], torch_by_hand.SMALL
     try:
         for width in widths:
-            W, V = (torch.as_tensor(A, dtype=dtype, device=device) for A in problem_weights(width, rng))
-            W.requires_grad_(), V.requires_grad_()
+            W = torch.as_tensor(0.5 * rng.normal(size=(2, width)), dtype=dtype, device=device)
+            V = torch.as_tensor(0.5 * rng.normal(size=(width, 2)), dtype=dtype, device=device)
             row = {"n": n, "hidden": width}
-            for form, threshold in (("broadcast_ms", 10**9), ("matmul_ms", 0)):
+            for form, threshold in (("units_ms", 10**9), ("matrices_ms", 0)):
                 torch_by_hand.SMALL = threshold  # read while the step is traced
                 torch._dynamo.reset()
-                step = torch.compile(torch_by_hand.squared_error, dynamic=False)
-                row[form] = 1e3 * statistics.median(_step_times(step, X, T, W, V, steps, device))
+                step = torch.compile(torch_by_hand.loss_and_gradients, dynamic=False)
+                times = _step_times(step, X, T, W, V, steps, device)
+                row[form], row[form.replace("_ms", "_compile_s")] = 1e3 * statistics.median(times[2:]), times[0]
             rows.append(row)
-            faster = "broadcast" if row["broadcast_ms"] < row["matmul_ms"] else "@"
-            print(f"{width:>8}{row['broadcast_ms']:>14.3f}{row['matmul_ms']:>10.3f}   {faster}", flush=True)
+            faster = "units" if row["units_ms"] < row["matrices_ms"] else "matrices"
+            print(
+                f"{width:>8}{row['units_ms']:>10.3f}{row['matrices_ms']:>10.3f}"
+                f"{row['units_compile_s']:>10.1f}{row['matrices_compile_s']:>10.1f}   {faster}",
+                flush=True,
+            )
     finally:
         torch_by_hand.SMALL = small
         torch._dynamo.reset()
     return rows
 
 
-def problem_weights(width, rng):
-    return 0.5 * rng.normal(size=(2, width)), 0.5 * rng.normal(size=(width, 2))
-
-
 def _step_times(step, X, T, W, V, steps, device):
+    """The seconds of each call: the first compiles, the second may still warm up."""
     times = []
-    for _ in range(steps + 2):  # the first compiles
-        W.grad = V.grad = None
+    for _ in range(steps + 2):
         _sync(device)
         start = time.perf_counter()
-        step(X, T, W, V).backward()
+        step(X, T, W, V)
         _sync(device)
         times.append(time.perf_counter() - start)
-    return times[2:]
+    return times
 
 
 def end_to_end(repeats, root):
@@ -230,7 +231,7 @@ HEADER = (
     f"{'device':<7}{'precision':<10}{'N':>9} {'engine':<9}{'(a) numpy':>10}{'(b) torch':>10}{'(c) project':>12}"
     f"{'(c)/(b)':>8}{'(d) bare':>10}{'(d)/(b)':>8}"
 )
-CROSSOVER_HEADER = f"{'hidden':>8}{'broadcast':>14}{'@':>10}   faster"
+CROSSOVER_HEADER = f"{'hidden':>8}{'units':>10}{'matrices':>10}{'compiling':>10}{'(s)':>10}   faster per step"
 QUIET = ("trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")
 
 

@@ -70,6 +70,7 @@ class LastCheckpoint(Checkpoint):
 
     def save(self, trainer):
         """The whole state (weights, optimizer, loops) to resume from; every DDP process calls it, the first writes."""
+        trainer.lightning_module.count_progress()
         if trainer.fast_dev_run:  # Lightning's promise for fast_dev_run: no checkpoints
             return
         trainer.save_checkpoint(self.path, weights_only=False)

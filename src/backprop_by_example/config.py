@@ -4,16 +4,14 @@ The values live in `conf/`; this file only says what each key must be.
 """
 
 import errno
-import inspect
 import math
 import os
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
 from typing import Any
 
-import lightning as L
 import torch
 from hydra.core.config_store import ConfigStore
 from hydra.utils import to_absolute_path
@@ -154,26 +152,10 @@ ConfigStore.instance().store(name="benchmark_schema", node=BenchmarkConfig)
 # Hydra's ${now:}: every job of a sweep gets the sweep's value, even where a launcher runs them in other processes.
 OmegaConf.register_new_resolver("pid", os.getpid, replace=True, use_cache=True)
 
-# Trainer arguments that this project sets itself, or that have no meaning without validation data
-NO_VALIDATION = "this project has no validation data, so there is no validation to schedule"
-TRAINER_REFUSED = {
-    "callbacks": "the project sets the callbacks itself (training.build): last.ckpt, the TensorBoard log",
-    "default_root_dir": "the run dir is Hydra's: hydra.run.dir=DIR",
-    "use_distributed_sampler": "the project shares the instances out to the processes itself (data.Batches)",
-    "enable_checkpointing": "last.ckpt is the project's own; checkpoint.every_n_epochs sets how often it is written",
-    "barebones": "it would turn off the logging and checkpoints that this project is made of",
-    "overfit_batches": "trainer.limit_train_batches=K trains on K batches per epoch (the same ones with "
-    "data.shuffle=false)",
-    "val_check_interval": NO_VALIDATION,
-    "check_val_every_n_epoch": NO_VALIDATION,
-    "limit_val_batches": NO_VALIDATION,
-    "num_sanity_val_steps": NO_VALIDATION,
-    "limit_test_batches": "this project only trains",
-    "limit_predict_batches": "this project only trains",
-}
-TRAINER_ARGUMENTS = set(inspect.signature(L.Trainer.__init__).parameters) - {"self"}
 # What a full or read-only disk, or a file too large for its limit, raises while the run writes its files
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}
+# ... or a run dir that holds what it should not (a file named checkpoints, a directory named summary.json)
+WRITE_ERRORS |= {errno.EEXIST, errno.EISDIR, errno.ENOTDIR, errno.EACCES, errno.EPERM}
 
 
 class ConfigError(ValueError):
@@ -205,12 +187,14 @@ def user_path(path):
 
 
 def check(cfg):
-    """Raise ConfigError for values the types cannot rule out: shapes that do not fit, non-numbers, lr <= 0."""
+    """Raise ConfigError for values the types cannot rule out: shapes that do not fit, non-numbers, lr <= 0.
+
+    (`trainer.*` has checks of its own, trainer_args.check.)"""
+    check_keys(cfg, TrainConfig)
     check_network(cfg)
     lr = cfg.optimizer.lr
     expect(math.isfinite(lr) and lr > 0, "optimizer.lr", "a finite learning rate > 0", lr)
-    # numpy's random generator (random weights, shuffles) and lightning.seed_everything take these
-    expect(0 <= cfg.seed <= 2**32 - 1, "seed", "an integer from 0 to 2**32 - 1", cfg.seed)
+    check_seed(cfg.seed)
     batch_size = cfg.data.batch_size
     expect(batch_size is None or batch_size >= 1, "data.batch_size", "a number of rows >= 1, or null", batch_size)
     # log.picture_instance is checked against the data once it is loaded (training.checked)
@@ -220,21 +204,20 @@ def check(cfg):
     for key in ("log.max_scalars", "log.max_instances"):
         most = OmegaConf.select(cfg, key)
         expect(most >= 0, key, "a number >= 0", most)
-    check_trainer(cfg.trainer)
 
 
-def check_trainer(trainer):
-    """The Trainer arguments that cannot work here, before Lightning sees them."""
-    no_limit = "a number of epochs >= 0, or -1 for no limit (trainer.max_steps, trainer.max_time or Ctrl-C ends it)"
-    expect(trainer.max_epochs >= -1, "trainer.max_epochs", no_limit, trainer.max_epochs)
-    no_gpu = trainer.accelerator in ("gpu", "cuda") and not torch.cuda.is_available()
-    expect(not no_gpu, "trainer.accelerator", "cpu or auto: this machine has no CUDA GPU", trainer.accelerator)
-    for key, value in trainer.items():
-        expect(key in TRAINER_ARGUMENTS, f"trainer.{key}", "an argument of lightning.Trainer", f"{key}={value}")
-        if key in TRAINER_REFUSED:
-            raise ConfigError(f"trainer.{key}: not settable here: {TRAINER_REFUSED[key]}")
-    logger = trainer.get("logger", True)
-    expect(isinstance(logger, bool), "trainer.logger", "true or false (TensorBoard, or no logger at all)", logger)
+def check_keys(cfg, schema, prefix=""):
+    """Only the keys of `schema`: a `+key=...` of a name that is none (a typo, say) is refused, not ignored.
+    trainer.* takes any of lightning.Trainer's arguments (trainer_args.check)."""
+    known = {f.name: f.type for f in fields(schema)}
+    for key in cfg:
+        if key == "hydra" and not prefix:  # Hydra's own settings, in a config as its callbacks see it
+            continue
+        if key not in known:
+            group = prefix.rstrip(".") or "the top level"
+            raise ConfigError(f"{prefix}{key}: not a setting here; {group} has {', '.join(known)}")
+        if is_dataclass(known[key]) and known[key] is not TrainerConfig:
+            check_keys(cfg[key], known[key], f"{prefix}{key}.")
 
 
 def check_benchmark(cfg):
@@ -250,6 +233,11 @@ def check_benchmark(cfg):
         expect(width >= 1, "crossover_widths", "numbers of hidden units >= 1", width)
     repeats = cfg.end_to_end_repeats
     expect(repeats >= 0, "end_to_end_repeats", "a number of runs >= 0 (0 leaves the end-to-end timing out)", repeats)
+
+
+def check_seed(seed):
+    """A seed that numpy's random generator (random weights, shuffles) and lightning.seed_everything take."""
+    expect(0 <= seed <= 2**32 - 1, "seed", "an integer from 0 to 2**32 - 1", seed)
 
 
 def check_instance(key, instance, n):

@@ -7,6 +7,7 @@ none when it is imported: before Hydra sets up the job's logging, that is. `RunL
 
 import logging
 import threading
+from contextlib import contextmanager
 
 from hydra.experimental.callback import Callback
 
@@ -30,3 +31,22 @@ def _quiet_write_errors(args, _default=threading.excepthook):
     if issubclass(args.exc_type, OSError):
         return
     _default(args)
+
+
+@contextmanager
+def lightning_notes_held(let_out=True):
+    """Lightning's notes (GPU available, ...) held back while the block runs, and let out only if it succeeds (and
+    `let_out`): building a Trainer prints them before it checks some of its arguments, and bad input gets its one
+    line alone."""
+    held = []
+    loggers = [logging.getLogger(f"lightning.{part}.utilities.rank_zero") for part in ("pytorch", "fabric")]
+    hold = held.append  # a filter that keeps the record and lets nothing through
+    for logger in loggers:
+        logger.addFilter(hold)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(hold)
+    for record in held if let_out else []:
+        logging.getLogger(record.name).handle(record)

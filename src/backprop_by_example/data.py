@@ -146,8 +146,11 @@ def _text_lines(path):
     file = Path(user_path(path))
     if file.is_dir():
         raise ConfigError(f"data.path: expected a CSV file, got {path} (a directory)")
+    if file.exists() and not file.is_file():  # a pipe would wait for a writer, a device go on for ever
+        raise ConfigError(f"data.path: expected a CSV file, got {path} (not a regular file)")
     try:
-        return file.read_text(encoding="utf-8-sig").splitlines()
+        # lines end at \n (or \r\n) only: str.splitlines would also split at \f and other control characters
+        return [line.removesuffix("\r") for line in file.read_text(encoding="utf-8-sig").split("\n")]
     except FileNotFoundError:
         raise ConfigError(f"data.path: expected a CSV file, got {path} (no such file)") from None
     except UnicodeDecodeError as error:
@@ -175,7 +178,7 @@ def _first_bad_line(path, lines, names):
             return f"data.path: {path}, line {number}: expected {len(names)} values, got {len(values)}"
         for name, value in zip(names, values, strict=True):
             try:
-                float(value)
+                np.loadtxt([value], dtype=np.float64)  # what numpy reads (Python's float also takes 1_0)
             except ValueError:
                 return f"data.path: {path}, line {number}: expected a number in column {name}, got {value!r}"
     return f"data.path: {path}: expected rows of numbers"

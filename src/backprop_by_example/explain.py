@@ -5,13 +5,23 @@ torch (what `model.gradients=by_hand` trains with), and torch autograd in float6
 to the hand-derived values are the seed's float32 lesson (cell 12).
 """
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from backprop_by_example import by_hand, tape, torch_by_hand
-from backprop_by_example.config import check_instance, check_network, expect, user_path
+from backprop_by_example.config import (
+    ConfigError,
+    ExplainConfig,
+    check_instance,
+    check_keys,
+    check_network,
+    check_seed,
+    expect,
+    user_path,
+)
 from backprop_by_example.data import load
 from backprop_by_example.network import Network, squared_error, weight_names
 from backprop_by_example.training import start_weights
@@ -39,7 +49,9 @@ def instance(cfg):
 
     Checks `explain.picture` too, so that nothing is printed for a run that cannot finish.
     """
+    check_keys(cfg, ExplainConfig)
     check_network(cfg)
+    check_seed(cfg.seed)
     check_picture(cfg.explain.picture)
     X, T = load(cfg.data, cfg.model)
     check_instance("explain.instance", cfg.explain.instance, len(X))
@@ -54,6 +66,13 @@ def check_picture(path):
     expect(file.suffix.lower() == ".png", "explain.picture", "a file name ending in .png", path)
     expect(not file.is_dir(), "explain.picture", "a file name, not a directory", path)
     expect(file.parent.is_dir(), "explain.picture", "a file in an existing directory", path)
+    try:
+        with tempfile.TemporaryFile(dir=file.parent):
+            pass
+    except OSError as error:
+        raise ConfigError(
+            f"explain.picture: expected a file in a directory that can be written, got {path} ({error.strerror})"
+        ) from None
 
 
 def walkthrough(x, t, W, V):

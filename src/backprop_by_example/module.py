@@ -18,12 +18,14 @@ class BackpropModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.net = Network(W, V)
-        self.loss = self.autograd_loss if gradients == "autograd" else self.by_hand_loss
-        if compile:
-            # Forward, loss and gradient fused into a few kernels. Compiled for the shapes it meets, each on its
-            # own (a smaller last batch gets its graph): a graph compiled for one size, run on another, would do
-            # its sums as one long serial loop.
-            self.loss = torch.compile(self.loss, dynamic=False)
+        # the loss whose backward pass trains: autograd's, or the seed's derivation; compiled for model.compile,
+        # each for the shapes it meets (dynamic=False: a smaller last batch gets its own graph, so that no sum
+        # runs in a graph compiled for another size, as one long serial loop)
+        if gradients == "autograd":
+            self.loss = torch.compile(self.autograd_loss, dynamic=False) if compile else self.autograd_loss
+        else:
+            self.by_hand = torch_by_hand.Fused() if compile else torch_by_hand.squared_error
+            self.loss = self.by_hand_loss
         # Complete epochs and updates these weights have had. Buffers, so that they travel with the weights: into
         # checkpoints and back from the worker processes of ddp_spawn.
         self.register_buffer("epochs_done", torch.zeros((), dtype=torch.long))
@@ -39,11 +41,11 @@ class BackpropModule(L.LightningModule):
 
     def autograd_loss(self, X, T):
         """Summed over the batch, so its gradient is the sum of the per-instance gradients (seed cells 23-24)."""
-        return self.outputs_and_losses(X, T)[1].sum()
+        return squared_error(self.net(X), T).sum()
 
     def by_hand_loss(self, X, T):
-        """The same sum, differentiated by hand (seed cells 15-22)."""
-        return torch_by_hand.squared_error(X, T, self.net.W, self.net.V)
+        """The same sum, its gradient worked out by hand (torch_by_hand)."""
+        return self.by_hand(X, T, self.net.W, self.net.V)
 
     def training_step(self, batch, batch_idx):
         X, T = (b.to(self.net.W.dtype) for b in batch)
@@ -61,9 +63,18 @@ class BackpropModule(L.LightningModule):
             group["lr"] = self.hparams.lr
 
     def on_train_batch_end(self, outputs, batch, batch_idx):
-        last = self.trainer.fit_loop.epoch_loop.batch_progress.is_last_batch
+        self.count_progress()
+
+    def count_progress(self):
+        """epochs_done and steps_done from Lightning's own loop counters, as they stand after the last update.
+
+        Called after every batch, and by the checkpoint before it saves (Lightning calls the callbacks' hooks of a
+        batch's end before the module's).
+        """
+        fit_loop = self.trainer.fit_loop
+        epoch = fit_loop.epoch_progress.current.started - 1  # the epoch under way, or the last one
         self.steps_done.fill_(self.trainer.global_step)
-        self.epochs_done.fill_(self.trainer.current_epoch + last)
+        self.epochs_done.fill_(max(epoch + fit_loop.epoch_loop.batch_progress.is_last_batch, 0))
 
     def on_save_checkpoint(self, checkpoint):
         checkpoint["precision"] = str(self.trainer.precision)  # a resume must use the same (resume.check)

@@ -8,6 +8,7 @@
 """
 
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -58,11 +59,16 @@ class Preflight(Callback):
 
 
 def creatable(path, key):
-    """Create the directory `path`, or exit with one line naming `key`."""
+    """Create the directory `path` and see that a file can be written in it, or exit with one line naming `key`."""
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
     except OSError as error:
         sys.exit(f"Error: {key}: expected a directory that can be created, got {path} ({error.strerror})")
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        sys.exit(f"Error: {key}: expected a directory that can be written, got {path} ({error.strerror})")
 
 
 def jobs(config):

@@ -10,6 +10,7 @@ the batches of that epoch (`data.batch_size`, `data.shuffle`, `seed`).
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from lightning.fabric.connector import _convert_precision_to_unified_args
 
@@ -26,10 +27,7 @@ class Saved(NamedTuple):
     epochs: int  # complete epochs
     steps: int  # updates
     batches: dict | None  # where the epoch stood and how its batches were made (data.Batches.state_dict)
-
-    @property
-    def mid_epoch(self):
-        return self.batches is not None and 0 < self.batches["done"] < self.batches["batches"]
+    mid_epoch: bool  # saved with batches of the epoch still to run (Lightning's own count, limit_train_batches too)
 
 
 def read(path):
@@ -48,7 +46,11 @@ def read(path):
     try:
         state, hparams = checkpoint["state_dict"], checkpoint["hyper_parameters"]
         W, V = state["net.W"], state["net.V"]
-        loader = checkpoint["loops"]["fit_loop"]["state_dict"].get("combined_loader", [None])[0]
+        fit_loop = checkpoint["loops"]["fit_loop"]
+        loader = fit_loop["state_dict"].get("combined_loader", [None])[0]
+        checkpoint["optimizer_states"][0]["param_groups"]  # noqa: B018  (a resume needs the optimizer's state)
+        if [list(W.shape), list(V.shape)] != [list(np.shape(hparams["W"])), list(np.shape(hparams["V"]))]:
+            raise TypeError("the initial weights do not have the weights' shapes")
         return Saved(
             W=hparams["W"],
             V=hparams["V"],
@@ -57,6 +59,7 @@ def read(path):
             epochs=int(state["epochs_done"]),
             steps=int(state.get("steps_done", checkpoint["global_step"])),
             batches=loader,
+            mid_epoch=loader is not None and not fit_loop["epoch_loop.batch_progress"]["is_last_batch"],
         )
     except (KeyError, TypeError, AttributeError, IndexError):
         raise ConfigError(

@@ -25,7 +25,7 @@ class Stopped(SystemExit):
 class StopRequest:
     """While installed, SIGINT and SIGTERM are noted in `signum` (the first received) instead of raising.
 
-    `launcher` is Lightning's process launcher, if this process started others: SIGTERM is passed on to them (a
+    `launcher` is Lightning's process launcher, if this process started others: a signal is passed on to them (a
     terminal sends Ctrl-C to every process of the job itself, `kill` only to the one it names), and a second Ctrl-C
     takes them down too.
     """
@@ -71,8 +71,10 @@ class StopRequest:
             if self.launcher is not None:
                 self.launcher.kill(signal.SIGKILL)
             os._exit(128 + signum)
-        if signum == signal.SIGTERM and self.launcher is not None:
-            self.launcher.kill(signum)
+        if self.launcher is not None:
+            # Passed on as SIGTERM even for Ctrl-C: the terminal may have sent them a Ctrl-C of their own, and two
+            # would stop them without saving; a SIGTERM asks, however often it comes.
+            self.launcher.kill(signal.SIGTERM)
         if self.signum is None:
             self.signum = signum
             again = " (Ctrl-C again stops at once, without saving)" if signum == signal.SIGINT else ""

@@ -5,6 +5,7 @@ import os
 import shlex
 import signal
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,10 +16,11 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
-from backprop_by_example import resume
+from backprop_by_example import resume, trainer_args
 from backprop_by_example.checkpoint import LastCheckpoint, progress
 from backprop_by_example.config import ConfigError, check, check_instance, plain, user_path
-from backprop_by_example.data import TrainingData, load
+from backprop_by_example.console import lightning_notes_held
+from backprop_by_example.data import Batches, TrainingData, load
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.network import initial_weights, squared_error
 from backprop_by_example.stopping import Stopped
@@ -55,8 +57,10 @@ def checked(cfg):
     Lightning prints anything (and before any job of a sweep starts: preflight.Preflight).
     """
     check(cfg)
+    trainer_args.check(cfg.trainer)
     X, T = load(cfg.data, cfg.model)
     check_instance("log.picture_instance", cfg.log.picture_instance, len(X))
+    trainer_args.check_batches(cfg.trainer, len(Batches(len(X), cfg.data.batch_size, False, 0)))
     saved = resume.read(cfg.ckpt_path) if cfg.ckpt_path is not None else None
     if saved:
         resume.check(cfg, saved, len(X))
@@ -64,12 +68,32 @@ def checked(cfg):
     return X, T, W, V
 
 
+def trainer_for(cfg, **project):
+    """lightning.Trainer(**cfg.trainer, **project): `project`, what the project sets itself; Lightning's refusal of
+    an argument becomes a ConfigError."""
+    arguments = OmegaConf.to_container(cfg.trainer, resolve=True)
+    arguments.pop("logger", None)  # true or false: the project's TensorBoard logger or none, in `project`
+    try:
+        # TrainingData shares the instances out to DDP's processes itself
+        return L.Trainer(**arguments, use_distributed_sampler=False, **project)
+    except (ValueError, TypeError, ImportError, MisconfigurationException) as error:  # Lightning's own checks
+        raise ConfigError(f"trainer: {error}") from error
+
+
+def check_job(cfg):
+    """`checked`, and Lightning's own check of the Trainer's arguments (a Trainer built and dropped): what a
+    sweep's preflight runs for every job before the first starts."""
+    checked(cfg)
+    with lightning_notes_held(let_out=False), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer_for(cfg, logger=False, enable_checkpointing=False)
+
+
 def build(cfg, run_dir):
     """The Trainer, the module and the data for `cfg`, logging and checkpointing into `run_dir`."""
     X, T, W, V = checked(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    trainer_args = OmegaConf.to_container(cfg.trainer, resolve=True)
-    tensorboard = trainer_args.pop("logger", True) and not trainer_args.get("fast_dev_run")
+    tensorboard = cfg.trainer.get("logger", True) and not cfg.trainer.get("fast_dev_run")
     callbacks = [
         # saving after every epoch would double the seed run's time
         LastCheckpoint(Path(run_dir) / "checkpoints" / "last.ckpt", cfg.checkpoint.every_n_epochs),
@@ -77,16 +101,10 @@ def build(cfg, run_dir):
     ]
     # the hparams go in at the end, with the final loss as their metric (see `train`)
     logger = TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False)
-    try:
-        trainer = L.Trainer(
-            **trainer_args,
-            default_root_dir=run_dir,
-            logger=logger if tensorboard else False,
-            callbacks=callbacks,
-            use_distributed_sampler=False,  # TrainingData shares the instances out itself
+    with lightning_notes_held():  # printed once the Trainer has accepted its arguments
+        trainer = trainer_for(
+            cfg, default_root_dir=run_dir, logger=logger if tensorboard else False, callbacks=callbacks
         )
-    except (ValueError, TypeError, ImportError, MisconfigurationException) as error:  # Lightning's own checks
-        raise ConfigError(f"trainer: {error}") from error
     if trainer.world_size > 1:
         trainer.callbacks.append(EndProcessGroup())
     with trainer.init_module():  # parameters are created in the precision's dtype
@@ -146,7 +164,7 @@ def signals_noted(trainer):
         yield
     except torch.multiprocessing.ProcessExitedException as exited:  # ddp_spawn: its first worker stopped
         if exited.exit_code - 128 in (signal.SIGINT, signal.SIGTERM):
-            raise Stopped(exited.exit_code - 128) from None
+            raise Stopped(stop.signum or exited.exit_code - 128) from None  # the signal this process was sent
         raise
     finally:
         stop.uninstall()
