@@ -16,13 +16,16 @@ from backprop_by_example.config import ConfigError, user_path
 
 
 class TrainingData(L.LightningDataModule):
-    """X is instances x inputs, T is instances x outputs, both held in `dtype` (the run's precision)."""
+    """X is instances x inputs, T is instances x outputs, both held in `dtype` (the run's precision).
+
+    Held column by column: input i of every instance, X[:, i], is one run of memory. The fused engine
+    (torch_by_hand.Fused) reads the data that way, unit by unit; a matrix product takes either layout.
+    """
 
     def __init__(self, X, T, batch_size=None, shuffle=False, seed=0, dtype=torch.float64):
         super().__init__()
         # torch.as_tensor reads the float64 numbers straight into dtype: exact in float64, rounded once in float32
-        self.X = torch.as_tensor(np.asarray(X, dtype=np.float64), dtype=dtype)
-        self.T = torch.as_tensor(np.asarray(T, dtype=np.float64), dtype=dtype)
+        self.X, self.T = (by_columns(torch.as_tensor(np.asarray(A, dtype=np.float64), dtype=dtype)) for A in (X, T))
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
 
     def train_dataloader(self):
@@ -30,6 +33,11 @@ class TrainingData(L.LightningDataModule):
         rank, world = self.trainer.global_rank, self.trainer.world_size
         batches = Batches(len(self.X), self.batch_size, self.shuffle, self.seed, rank, world)
         return BatchLoader(Instances(self.X.to(device), self.T.to(device)), batches)
+
+
+def by_columns(A):
+    """The same matrix, stored column by column (A.T is contiguous)."""
+    return A.T.contiguous().T
 
 
 class BatchLoader(DataLoader):

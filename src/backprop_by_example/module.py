@@ -18,18 +18,24 @@ class BackpropModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.net = Network(W, V)
-        # the loss whose backward pass trains: autograd's, or the seed's derivation; compiled for model.compile,
-        # each for the shapes it meets (dynamic=False: a smaller last batch gets its own graph, so that no sum
-        # runs in a graph compiled for another size, as one long serial loop)
-        if gradients == "autograd":
-            self.loss = torch.compile(self.autograd_loss, dynamic=False) if compile else self.autograd_loss
-        else:
-            self.by_hand = torch_by_hand.Fused() if compile else torch_by_hand.squared_error
-            self.loss = self.by_hand_loss
+        # the loss whose backward pass trains: autograd's, or the seed's derivation (compiled in `setup`)
+        self.loss = self.autograd_loss if gradients == "autograd" else self.by_hand_loss
+        self.by_hand = torch_by_hand.squared_error
         # Complete epochs and updates these weights have had. Buffers, so that they travel with the weights: into
         # checkpoints and back from the worker processes of ddp_spawn.
         self.register_buffer("epochs_done", torch.zeros((), dtype=torch.long))
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+
+    def setup(self, stage):
+        """With model.compile, the loss and its gradient compiled, in each process that trains (a compiled function
+        does not survive ddp_spawn's pickling). Each for the shapes it meets (dynamic=False): a smaller last batch
+        gets a graph of its own, so that no sum runs in a graph compiled for another size, as one long serial loop."""
+        if not self.hparams.compile:
+            return
+        if self.hparams.gradients == "autograd":
+            self.loss = torch.compile(self.autograd_loss, dynamic=False)
+        else:
+            self.by_hand = torch_by_hand.Fused()
 
     def forward(self, X):
         return self.net(X)
