@@ -174,7 +174,11 @@ def write_atomically(path, text):
     """The file whole or not at all: a run stopped while it is written never leaves half a summary."""
     part = path.with_name(path.name + ".part")
     part.write_text(text)
-    os.replace(part, path)
+    try:
+        os.replace(part, path)
+    except OSError as error:  # a directory of that name, say: name the file the run meant to write
+        part.unlink()
+        raise OSError(error.errno, error.strerror, str(path)) from None
 
 
 def report(summary, run_dir, shown=10, start_dir=None):
