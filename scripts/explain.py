@@ -1,12 +1,14 @@
-"""The seed's walkthrough for one instance: python scripts/explain.py [overrides], e.g. explain.format=json."""
+"""The seed's walkthrough for one instance, tables and pictures: python scripts/explain.py [overrides], e.g.
+explain.format=json."""
 
 import json
+from pathlib import Path
 
 import hydra
 
 from backprop_by_example import picture
 from backprop_by_example.config import Format, one_line_errors, user_path
-from backprop_by_example.explain import instance, tables, walkthrough
+from backprop_by_example.explain import instance, stage_pictures, tables, walkthrough
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="explain")
@@ -20,9 +22,15 @@ def main(cfg):
     else:
         print(tables(result, x, t, cfg.explain.instance))
         print(f"\nPicture: {cfg.explain.picture}")
+        print(f"The backward pass stage by stage: {cfg.explain.stages}/backward.gif and stage1-forward.png ...")
     heading = f"Instance {cfg.explain.instance}"
+    stages_dir = Path(user_path(cfg.explain.stages))
     with one_line_errors():  # a full disk
         picture.save_png(picture.render(picture.draw(x, t, W, V, heading)), user_path(cfg.explain.picture))
+        frames = stage_pictures(x, t, W, V, heading)
+        for name, image in frames:
+            picture.save_png(image, stages_dir / name)
+        picture.save_gif([image for _, image in frames], stages_dir / "backward.gif", cfg.explain.seconds_per_frame)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import seed_printed as seed
 from backprop_by_example import by_hand
@@ -45,6 +46,22 @@ def test_engines_agree_in_float64_and_float32_is_off_as_in_seed_cell_12(seed_jso
     float32 = engines["torch_float32"]
     assert float32["grad_W"][0][0] == pytest.approx(seed.grad_w11_float32, rel=1e-4)
     assert float32["max_rel_diff"] > 0.01  # w11 and w21 are about 6% off
+
+
+STAGE_FILES = [
+    "stage1-forward.png", "stage2-error.png", "stage3-output_sigmoid.png", "stage4-grad_V.png",
+    "stage5-grad_h_out.png", "stage6-hidden_sigmoid.png", "stage7-grad_W.png",
+]  # fmt: skip
+
+
+def test_the_backward_pass_is_drawn_stage_by_stage_as_pngs_and_an_animated_gif(seed_json, png_size):
+    _, run_dir = seed_json
+    assert sorted(path.name for path in run_dir.glob("stage*.png")) == STAGE_FILES
+    for name in STAGE_FILES:
+        assert png_size(run_dir / name) == (1000, 700)
+    with Image.open(run_dir / "backward.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames == 7 and gif.size == (1000, 700)
+        assert gif.info["duration"] == 3000  # explain.seconds_per_frame
 
 
 def test_picture_is_a_png_of_sensible_size(seed_json, png_size):
@@ -91,3 +108,26 @@ def test_a_picture_that_cannot_be_written_is_refused_before_anything_is_printed(
     assert done.returncode == 1
     assert done.stderr == f"Error: explain.picture: expected {expected}, got {tmp_path / picture}\n"
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        (
+            "explain.stages={tmp}/a_file",
+            "explain.stages: expected a directory for the stage pictures, got {tmp}/a_file",
+        ),
+        (
+            "explain.stages={tmp}/no/such",
+            "explain.stages: expected a directory for the stage pictures, got {tmp}/no/such",
+        ),
+        ("explain.seconds_per_frame=0", "explain.seconds_per_frame: expected a number of seconds > 0, got 0.0"),
+    ],
+)
+def test_stage_pictures_that_cannot_be_written_are_refused_before_anything_is_printed(
+    script, tmp_path, override, expected
+):
+    (tmp_path / "a_file").write_text("")
+    done = script("explain", tmp_path, override.format(tmp=tmp_path))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == f"Error: {expected.format(tmp=tmp_path)}\n"

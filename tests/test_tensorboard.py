@@ -9,6 +9,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
@@ -25,7 +26,9 @@ NAMES = ["w11", "w12", "w21", "w22", "v11", "v12", "v21", "v22"]
 def run(config, tmp_path_factory):
     """A short default run: the seed's net for 5 epochs, with a picture every 2."""
     run_dir = tmp_path_factory.mktemp("run")
-    summary = train(config(f"trainer.max_epochs={EPOCHS}", f"log.picture_every_n_epochs={EVERY}"), run_dir)
+    summary = train(
+        config(f"trainer.max_epochs={EPOCHS}", f"log.picture_every_n_epochs={EVERY}", "log.animation=true"), run_dir
+    )
     events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
     events.Reload()
     return run_dir, summary, events
@@ -124,6 +127,17 @@ def test_hparams_hold_the_run_settings_with_final_loss_as_metric(run):
     experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
     assert [m.name.tag for m in experiment.metric_infos] == ["final_loss"]
     assert [(e.step, e.value) for e in events.Scalars("final_loss")] == [(EPOCHS, pytest.approx(summary["loss"]))]
+
+
+def test_the_training_animation_has_a_frame_at_every_picture_and_after_the_last_update(run):
+    run_dir, _, _ = run
+    with Image.open(run_dir / "training.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames == 4  # updates 0, 2, 4 and 5, as the pictures
+        durations = []
+        for frame in range(gif.n_frames):
+            gif.seek(frame)
+            durations.append(gif.info["duration"])
+    assert durations == [500, 500, 500, 3000]
 
 
 def test_network_png_is_saved_in_the_run_dir(run, png_size):

@@ -76,6 +76,7 @@ class LogConfig:
     max_instances: int = MISSING
     picture_every_n_epochs: int = MISSING
     picture_instance: int = MISSING
+    animation: bool = MISSING
 
 
 @dataclass
@@ -105,6 +106,8 @@ class ExplainOptions:
     instance: int = MISSING  # 1 = the first row of data.X
     format: Format = MISSING
     picture: str = MISSING  # where the PNG goes
+    stages: str = MISSING  # the directory for the backward pass stage by stage: stage1-forward.png ..., backward.gif
+    seconds_per_frame: float = MISSING  # of backward.gif
 
 
 @dataclass

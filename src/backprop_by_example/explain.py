@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backprop_by_example import by_hand, tape, torch_by_hand
+from backprop_by_example import by_hand, picture, stages, tape, torch_by_hand
 from backprop_by_example.config import (
     ConfigError,
     ExplainConfig,
@@ -53,6 +53,13 @@ def instance(cfg):
     check_network(cfg)
     check_seed(cfg.seed)
     check_picture(cfg.explain.picture)
+    stages_dir = Path(user_path(cfg.explain.stages))
+    if not stages_dir.exists() and stages_dir.parent.is_dir():
+        stages_dir.mkdir()
+    expect(stages_dir.is_dir(), "explain.stages", "a directory for the stage pictures", cfg.explain.stages)
+    check_picture(stages_dir / "stage1-forward.png", "explain.stages")
+    expect(cfg.explain.seconds_per_frame > 0, "explain.seconds_per_frame", "a number of seconds > 0",
+           cfg.explain.seconds_per_frame)  # fmt: skip
     X, T = load(cfg.data, cfg.model)
     check_instance("explain.instance", cfg.explain.instance, len(X))
     W, V = start_weights(cfg)
@@ -60,19 +67,28 @@ def instance(cfg):
     return X[i].tolist(), T[i].tolist(), W, V
 
 
-def check_picture(path):
-    """A PNG file that can be written: a .png name in an existing directory."""
+def check_picture(path, key="explain.picture"):
+    """A PNG file that can be written: a .png name in an existing directory that takes files."""
     file = Path(user_path(path))
-    expect(file.suffix.lower() == ".png", "explain.picture", "a file name ending in .png", path)
-    expect(not file.is_dir(), "explain.picture", "a file name, not a directory", path)
-    expect(file.parent.is_dir(), "explain.picture", "a file in an existing directory", path)
+    expect(file.suffix.lower() == ".png", key, "a file name ending in .png", path)
+    expect(not file.is_dir(), key, "a file name, not a directory", path)
+    expect(file.parent.is_dir(), key, "a file in an existing directory", path)
     try:
         with tempfile.TemporaryFile(dir=file.parent):
             pass
     except OSError as error:
-        raise ConfigError(
-            f"explain.picture: expected a file in a directory that can be written, got {path} ({error.strerror})"
-        ) from None
+        expected = "a file in a directory that can be written"
+        raise ConfigError(f"{key}: expected {expected}, got {path} ({error.strerror})") from None
+
+
+def stage_pictures(x, t, W, V, heading):
+    """The backward pass stage by stage (stages.stages), each drawn: [(file name, RGB image)] in order."""
+    passes = stages.stages(x, t, W, V)
+    scale = picture.gradient_scale([edge["grad"] for edge in passes[-1].edges.values()])
+    return [
+        (f"stage{stage.number}-{stage.name}.png", picture.render(picture.draw_stage(stage, x, t, heading, scale)))
+        for stage in passes
+    ]
 
 
 def walkthrough(x, t, W, V):

@@ -15,8 +15,12 @@ Tags:
     outputs/instance1_y1 ...      instances that every update sees whole
 Images: `network`, the picture of `picture.draw`, at the start of epoch 0, of every `picture_every_n_epochs`-th
 epoch, and after the last update; the last is also saved as network.png in the run dir.
+
+With `animation`, the same moments make the frames of `training.gif` in the run dir: the picture beside the loss
+curve so far (picture.draw_training), half a second a frame, the last for three.
 """
 
+import math
 from pathlib import Path
 
 import torch
@@ -38,7 +42,9 @@ class BackpropLog(Callback):
 
     WRITE_EVERY = 20
 
-    def __init__(self, run_dir, details, max_scalars, max_instances, picture_every_n_epochs, picture_instance):
+    def __init__(
+        self, run_dir, details, max_scalars, max_instances, picture_every_n_epochs, picture_instance, animation
+    ):
         self.run_dir = Path(run_dir)
         self.details = details
         self.max_scalars = max_scalars
@@ -53,6 +59,8 @@ class BackpropLog(Callback):
         self.step = None  # the number of the update being logged, from its first batch to its last
         self.loss, self.before, self.instance_values = 0.0, None, None
         self.pending = []  # (values, step) of the updates not yet written
+        self.animation = animation  # training.gif: the picture beside the loss curve so far
+        self.curve, self.frames = ([], []), []  # (updates, loss) so far, and the animation's frames
 
     def on_train_start(self, trainer, module):
         """The tags of each update's values, in their order: the loss, every weight, every gradient, per instance."""
@@ -70,7 +78,7 @@ class BackpropLog(Callback):
             self.tags += [f"outputs/instance{i}_y{k}" for i in instances for k in outputs]
 
     def on_train_epoch_start(self, trainer, module):
-        if self.details and trainer.is_global_zero and trainer.current_epoch % self.picture_every == 0:
+        if trainer.is_global_zero and trainer.current_epoch % self.picture_every == 0:
             self.log_picture(trainer, module, trainer.global_step)
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx):
@@ -121,6 +129,7 @@ class BackpropLog(Callback):
             values["loss"] = instance_values[: len(self.T)].sum().item()
             if self.per_instance:
                 values |= dict(zip(self.tags[-len(instance_values) :], instance_values.tolist(), strict=True))
+        self.add_to_curve([(step, values["loss"])] if "loss" in values else [])
         if self.details:
             names = [tag for tag in self.tags if tag.startswith("weights/")]
             weights = [A.detach().flatten() for _, A in self.matrices(module) if self.as_scalars(A)]
@@ -128,8 +137,10 @@ class BackpropLog(Callback):
             for letter, A in self.matrices(module):
                 if not self.as_scalars(A):
                     trainer.logger.experiment.add_histogram(f"weights/{letter.upper()}", A.detach(), step)
-            self.log_picture(trainer, module, step, save_as=self.run_dir / "network.png")
         self.write_event(trainer, values, step)
+        self.log_picture(trainer, module, step, save_as=self.run_dir / "network.png")
+        if self.animation:
+            picture.save_gif(self.frames, self.run_dir / "training.gif", seconds_per_frame=0.5, last_for=3)
 
     def on_exception(self, trainer, module, exception):
         self.write(trainer)  # a stop, or an error: what was logged so far is in the event file
@@ -147,7 +158,14 @@ class BackpropLog(Callback):
         rows = torch.stack([values for values, _ in self.pending]).tolist()
         for row, (_, step) in zip(rows, self.pending, strict=True):
             self.write_event(trainer, dict(zip(self.tags, row, strict=True)), step)
+        self.add_to_curve([(step, row[0]) for row, (_, step) in zip(rows, self.pending, strict=True)])
         self.pending = []
+
+    def add_to_curve(self, points):
+        if self.animation:
+            for step, loss in points:
+                self.curve[0].append(step)
+                self.curve[1].append(loss)
 
     @staticmethod
     def write_event(trainer, values, step):
@@ -163,12 +181,21 @@ class BackpropLog(Callback):
         return ("w", module.net.W), ("v", module.net.V)
 
     def log_picture(self, trainer, module, step, save_as=None):
+        """The network picture (with `details`), and the animation's frame (with `animation`), at `step`."""
         x, t = trainer.datamodule.X[self.instance].tolist(), trainer.datamodule.T[self.instance].tolist()
         W, V = module.net.W.detach().double().cpu().tolist(), module.net.V.detach().double().cpu().tolist()
-        image = picture.render(picture.draw(x, t, W, V, f"After {step} updates, instance {self.instance + 1}"))
-        trainer.logger.experiment.add_image("network", image, step, dataformats="HWC")
-        if save_as:
-            picture.save_png(image, save_as)
+        heading = f"After {step} updates, instance {self.instance + 1}"
+        if self.details:
+            image = picture.render(picture.draw(x, t, W, V, heading))
+            trainer.logger.experiment.add_image("network", image, step, dataformats="HWC")
+            if save_as:
+                picture.save_png(image, save_as)
+        if self.animation:
+            self.write(trainer)  # the loss curve up to this step
+            curve = self.curve if self.curve[0] else ([step], [float("nan")])
+            total = trainer.estimated_stepping_batches
+            total = total if math.isfinite(total) else None  # no limit to the epochs or updates
+            self.frames.append(picture.render(picture.draw_training(x, t, W, V, heading, *curve, total=total)))
 
 
 def hparams(cfg, trainer, module, summary):
