@@ -56,8 +56,24 @@ def test_last_logged_weights_equal_summary_json(run):
 def test_every_value_at_step_s_belongs_to_the_weights_after_s_updates_as_in_the_numpy_oracle(run):
     """Weights, loss, outputs and the gradient at step s: all at the weights after s updates."""
     _, _, events = run
+    assert_every_value_is_the_numpy_oracles(events, EPOCHS)
+
+
+@pytest.mark.parametrize("overrides", [["data.shuffle=true"], ["model.gradients=by_hand"]], ids=" ".join)
+def test_per_instance_values_are_each_instances_also_when_the_batch_is_shuffled_or_the_engine_gives_no_outputs(
+    config, tmp_path, overrides
+):
+    """The per-instance values come from the training step's own forward pass where its batch is the data in order;
+    otherwise (a shuffled batch, the by_hand engine) from a pass of their own: the same numbers, in instance order."""
+    train(config(*overrides, "trainer.max_epochs=3"), tmp_path)
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    assert_every_value_is_the_numpy_oracles(events, 3)
+
+
+def assert_every_value_is_the_numpy_oracles(events, epochs):
     W, V = np.array(seed.W), np.array(seed.V)
-    for s in range(EPOCHS + 1):
+    for s in range(epochs + 1):
         step = by_hand.backprop(seed.X, seed.T, W, V)
         np.testing.assert_allclose(
             [values(events, f"weights/{n}")[s] for n in NAMES], [*W.ravel(), *V.ravel()], rtol=1e-7
@@ -65,7 +81,7 @@ def test_every_value_at_step_s_belongs_to_the_weights_after_s_updates_as_in_the_
         assert values(events, "loss")[s] == pytest.approx(step.loss.sum(), rel=1e-6)
         np.testing.assert_allclose([values(events, f"losses/instance{i}")[s] for i in (1, 2)], step.loss, rtol=1e-6)
         np.testing.assert_allclose(values(events, "outputs/instance2_y1")[s], step.y_out[1, 0], rtol=1e-6)
-        if s < EPOCHS:
+        if s < epochs:
             grads = [*step.grad_W.ravel(), *step.grad_V.ravel()]
             np.testing.assert_allclose([values(events, f"grads/{n}")[s] for n in NAMES], grads, rtol=1e-6)
         W, V = W - seed.lr * step.grad_W, V - seed.lr * step.grad_V

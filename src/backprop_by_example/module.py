@@ -20,6 +20,8 @@ class BackpropModule(L.LightningModule):
         self.net = Network(W, V)
         # the loss whose backward pass trains: autograd's, or the seed's derivation (compiled in `setup`)
         self.loss = self.autograd_loss if gradients == "autograd" else self.by_hand_loss
+        self.with_outputs = gradients == "autograd"  # eager autograd: Y and the per-instance losses on the way
+        self.scale = 1  # see training_step
         self.by_hand = torch_by_hand.squared_error
         # Complete epochs and updates these weights have had. Buffers, so that they travel with the weights: into
         # checkpoints and back from the worker processes of ddp_spawn.
@@ -34,6 +36,7 @@ class BackpropModule(L.LightningModule):
             return
         if self.hparams.gradients == "autograd":
             self.loss = torch.compile(self.autograd_loss, dynamic=False)
+            self.with_outputs = False  # they would cost the compiled graph a write each
         else:
             self.by_hand = torch_by_hand.Fused()
 
@@ -54,28 +57,34 @@ class BackpropModule(L.LightningModule):
         return self.by_hand(X, T, self.net.W, self.net.V)
 
     def training_step(self, batch, batch_idx):
-        X, T = (b.to(self.net.W.dtype) for b in batch)
-        loss = self.loss(X, T)
+        """The batch's summed loss, to train on; `batch_loss` and `outputs` (the batch's Y and per-instance losses,
+        or None) for the TensorBoard log (tensorboard_log.BackpropLog: cheaper than self.log)."""
+        X, T = batch  # already in the weights' dtype (data.TrainingData)
+        if self.with_outputs:
+            Y, losses = self.outputs_and_losses(X, T)
+            loss, outputs = losses.sum(), (Y.detach(), losses.detach())
+        else:  # the hand-derived or a compiled loss: the sum alone
+            loss, outputs = self.loss(X, T), None
+        trained = loss * self.scale if self.scale != 1 else loss
+        return {"loss": trained, "batch_loss": loss.detach(), "outputs": outputs}
+
+    def on_train_start(self):
         # The gradient is that of the loss summed over every instance of the update, but Lightning averages:
         # DDP averages the gradients of its processes, each of which holds a share of the instances, and
         # accumulate_grad_batches divides each batch's loss by their number. Scaled back up, the update is the
-        # seed's sum. (batch_loss is for the TensorBoard log, tensorboard_log.BackpropLog: cheaper than self.log.)
-        scale = self.trainer.world_size * self.trainer.accumulate_grad_batches
-        return {"loss": loss * scale if scale != 1 else loss, "batch_loss": loss.detach()}
-
-    def on_train_start(self):
+        # seed's sum.
+        self.scale = self.trainer.world_size * self.trainer.accumulate_grad_batches
         # A resumed run gets the optimizer state of its checkpoint, learning rate included: the config's lr wins.
         for group in self.trainer.optimizers[0].param_groups:
             group["lr"] = self.hparams.lr
 
-    def on_train_batch_end(self, outputs, batch, batch_idx):
+    def on_train_end(self):
         self.count_progress()
 
     def count_progress(self):
         """epochs_done and steps_done from Lightning's own loop counters, as they stand after the last update.
 
-        Called after every batch, and by the checkpoint before it saves (Lightning calls the callbacks' hooks of a
-        batch's end before the module's).
+        Called by the checkpoint before it saves (checkpoint.LastCheckpoint), and at the end of the fit.
         """
         fit_loop = self.trainer.fit_loop
         epoch = fit_loop.epoch_progress.current.started - 1  # the epoch under way, or the last one

@@ -54,69 +54,92 @@ class BackpropLog(Callback):
         self.every = 1  # trainer.log_every_n_steps
         self.whole = False  # whether every update sees all instances (one batch per update, DDP's shares summed)
         self.per_instance = False  # and the data set is small enough for per-instance values
+        self.in_order = False  # and the training step's outputs are those of the instances (on_train_start)
         self.tags = []  # the scalars' tags, in the order of each update's values
         self.X, self.T = None, None  # the data, on the module's device
-        self.step = None  # the number of the update being logged, from its first batch to its last
-        self.loss, self.before, self.instance_values = 0.0, None, None
-        self.pending = []  # (values, step) of the updates not yet written
+        self.dtype = None  # the weights': every value is written in it
+        self.scalars, self.histograms = [], []  # the weight matrices logged entry by entry, and as histograms
+        self.flat_weights = []  # views of the first, one row each: they follow the weights as the updates go
+        self.step = 0  # updates so far (Lightning's global_step as of the last batch's end)
+        self.loss = None  # L of the batches of the update under way
+        self.weights, self.weight_histograms = [], []  # copies of the weights after `step` updates, where logged
+        self.instance_values = []  # each instance's loss and outputs before the update under way, where logged
+        self.pending = []  # (step, [loss, weights, gradients, instance values]) of the updates not yet written
         self.animation = animation  # training.gif: the picture beside the loss curve so far
         self.curve, self.frames = ([], []), []  # (updates, loss) so far, and the animation's frames
 
     def on_train_start(self, trainer, module):
         """The tags of each update's values, in their order: the loss, every weight, every gradient, per instance."""
-        self.every = trainer.log_every_n_steps
+        self.every, self.dtype = trainer.log_every_n_steps, module.net.W.dtype
         batches = trainer.num_training_batches
         self.whole = -(-batches // trainer.accumulate_grad_batches) == 1
         self.X, self.T = (A.to(module.device) for A in (trainer.datamodule.X, trainer.datamodule.T))
         self.per_instance = self.details and self.whole and len(self.T) <= self.max_instances
-        scalars = [(letter, A) for letter, A in self.matrices(module) if self.details and self.as_scalars(A)]
-        names = [name for letter, A in scalars for name in weight_names(letter, *A.shape)]
+        # the training step's outputs are the instances' when its one batch is the data in order, on one process
+        self.in_order = self.per_instance and trainer.world_size == 1 and not trainer.datamodule.shuffle
+        self.in_order = self.in_order and module.with_outputs  # and the step has them (eager autograd)
+        matrices = self.matrices(module) if self.details else []
+        self.scalars = [A for _, A in matrices if self.as_scalars(A)]
+        self.histograms = [(letter, A) for letter, A in matrices if not self.as_scalars(A)]
+        self.flat_weights = [A.detach().view(-1) for A in self.scalars]
+        names = [name for letter, A in matrices if self.as_scalars(A) for name in weight_names(letter, *A.shape)]
         self.tags = ["loss"] + [f"weights/{n}" for n in names] + [f"grads/{n}" for n in names]
         if self.per_instance:
             instances, outputs = range(1, len(self.T) + 1), range(1, self.T.shape[1] + 1)
             self.tags += [f"losses/instance{i}" for i in instances]
             self.tags += [f"outputs/instance{i}_y{k}" for i in instances for k in outputs]
+        self.step = trainer.global_step
+        if self.step % self.every == 0:
+            self.copy_weights()
 
     def on_train_epoch_start(self, trainer, module):
         if trainer.is_global_zero and trainer.current_epoch % self.picture_every == 0:
             self.log_picture(trainer, module, trainer.global_step)
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx):
-        """The first batch of a logged update: the weights, and each instance's values, before it."""
-        if self.step is not None or trainer.global_step % self.every != 0:
-            return
-        self.step, self.loss = trainer.global_step, 0.0
-        if self.details:
-            self.before = [A.detach().clone() for _, A in self.matrices(module)]
-        if self.per_instance and trainer.is_global_zero:
-            self.instance_values = self.outputs_and_losses(trainer, module)
+        """Each instance's values before a logged update, where its batch is not the data in order (shuffled,
+        shared out to DDP's processes): a forward pass of their own."""
+        if self.per_instance and not self.in_order and self.loss is None and self.step % self.every == 0:
+            if trainer.is_global_zero:
+                self.instance_values = [self.outputs_and_losses(trainer, module)]
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-        """The last batch of a logged update (the others add their loss): its values, with the gradient applied."""
-        if self.step is None:
+        """The end of a batch: its loss added to the update's; after the update's last batch, its values."""
+        loss = outputs["batch_loss"]
+        self.loss = loss if self.loss is None else self.loss + loss
+        step, logged = trainer.global_step, self.step % self.every == 0
+        if step == self.step:  # accumulate_grad_batches: the update is still to come
             return
-        self.loss = self.loss + outputs["batch_loss"]
-        if trainer.global_step == self.step:  # accumulate_grad_batches: the update is still to come
-            return
-        # L summed over the update's batches and, under DDP, over the processes' shares (every process calls this)
-        loss = trainer.strategy.reduce(torch.as_tensor(self.loss), reduce_op="sum").reshape(1)
-        weights, grads = [], []
-        if self.details:
-            # Lightning clears the gradients at the start of the next update: these are the ones just applied
-            for (letter, A), before in zip(self.matrices(module), self.before, strict=True):
-                if self.as_scalars(A):
-                    weights.append(before.flatten())
-                    grads.append(A.grad.flatten())
-                elif trainer.is_global_zero:
-                    experiment = trainer.logger.experiment
-                    experiment.add_histogram(f"weights/{letter.upper()}", before, self.step)
-                    experiment.add_histogram(f"grads/{letter.upper()}", A.grad, self.step)
-        if trainer.is_global_zero:
-            extra = [self.instance_values] if self.per_instance else []
-            self.pending.append((torch.cat([loss, *weights, *grads, *extra]), self.step))
+        if logged and trainer.world_size > 1:  # L summed over the processes' shares (every process calls this)
+            self.loss = trainer.strategy.reduce(self.loss, reduce_op="sum")
+        if logged and trainer.is_global_zero:
+            # The gradients just applied. No copies needed: Lightning sets them to None before each update
+            # (optimizer.zero_grad), so each update's are tensors of their own; a clipped one is clipped in place.
+            grads = [A.grad for A in self.scalars]
+            if self.histograms:
+                self.log_histograms(trainer)
+            if self.in_order:  # the training step's own forward pass: the instances' losses and outputs
+                Y, losses = outputs["outputs"]
+                self.instance_values = [losses, Y]
+            self.pending.append((self.step, [self.loss, *self.weights, *grads, *self.instance_values]))
             if len(self.pending) >= self.WRITE_EVERY:
                 self.write(trainer)
-        self.step = None
+        self.step, self.loss = step, None
+        if step % self.every == 0:
+            self.copy_weights()
+
+    def copy_weights(self):
+        """The weights after `step` updates: copies (one op for all the scalars), for the next update changes them
+        in place."""
+        self.weights = [torch.cat(self.flat_weights)] if self.flat_weights else []
+        self.weight_histograms = [A.detach().clone() for _, A in self.histograms]
+
+    def log_histograms(self, trainer):
+        """The matrices of more than `max_scalars` entries, and their gradients, at the update just logged."""
+        experiment = trainer.logger.experiment
+        for (letter, A), weights in zip(self.histograms, self.weight_histograms, strict=True):
+            experiment.add_histogram(f"weights/{letter.upper()}", weights, self.step)
+            experiment.add_histogram(f"grads/{letter.upper()}", A.grad, self.step)
 
     def on_train_end(self, trainer, module):
         """The point after the last update: its weights, and where it saw every instance, the loss and outputs."""
@@ -152,13 +175,15 @@ class BackpropLog(Callback):
         return torch.cat([losses, Y.flatten()]).to(module.net.W.dtype)
 
     def write(self, trainer):
-        """The pending updates' values as one TensorBoard event per update."""
+        """The pending updates' values as one TensorBoard event per update (a few tensor ops for all of them)."""
         if not self.pending:
             return
-        rows = torch.stack([values for values, _ in self.pending]).tolist()
-        for row, (_, step) in zip(rows, self.pending, strict=True):
+        steps, values = zip(*self.pending, strict=True)
+        columns = [torch.stack(column).reshape(len(steps), -1).to(self.dtype) for column in zip(*values, strict=True)]
+        rows = torch.cat(columns, dim=1).tolist()
+        for row, step in zip(rows, steps, strict=True):
             self.write_event(trainer, dict(zip(self.tags, row, strict=True)), step)
-        self.add_to_curve([(step, row[0]) for row, (_, step) in zip(rows, self.pending, strict=True)])
+        self.add_to_curve([(step, row[0]) for row, step in zip(rows, steps, strict=True)])
         self.pending = []
 
     def add_to_curve(self, points):
