@@ -21,3 +21,11 @@ Where each of the seed's ideas lives:
     explain         cells 2-14 for any weights: every value, five engines' gradients, the stage pictures
     benchmark       where the time goes: numpy, plain PyTorch, this project and bare Lightning
 """
+
+import warnings
+
+# torch 2.10 and later warn, at every fit, that Lightning (2.6) uses torch's LeafSpec: Lightning's to change, not the
+# user's. Only that warning, from Lightning's code; in every process of a run (ddp_spawn's workers import this too).
+warnings.filterwarnings(
+    "ignore", r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning, r"lightning\.pytorch\."
+)

@@ -3,6 +3,9 @@
 Lightning gives its loggers a handler of their own, and stops them passing records on, if the root logger has
 none when it is imported: before Hydra sets up the job's logging, that is. `RunLog`, a Hydra callback
 (conf/train.yaml, hydra.callbacks), hands them back to Hydra once the job starts.
+
+Left out: Lightning's advertisement for its cloud logger (and, in the package's __init__, a warning about Lightning's
+own code that a user cannot act on).
 """
 
 import logging
@@ -12,6 +15,7 @@ from contextlib import contextmanager
 from hydra.experimental.callback import Callback
 
 LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric")
+TIP = "💡 Tip:"  # how Lightning's advertisements begin
 
 
 class RunLog(Callback):
@@ -40,7 +44,11 @@ def lightning_notes_held(let_out=True):
     line alone."""
     held = []
     loggers = [logging.getLogger(f"lightning.{part}.utilities.rank_zero") for part in ("pytorch", "fabric")]
-    hold = held.append  # a filter that keeps the record and lets nothing through
+
+    def hold(record):  # a filter that keeps the record (not a tip) and lets nothing through
+        if not str(record.msg).startswith(TIP):
+            held.append(record)
+
     for logger in loggers:
         logger.addFilter(hold)
     try:

@@ -23,6 +23,7 @@ from backprop_by_example.console import lightning_notes_held
 from backprop_by_example.data import Batches, TrainingData, load
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.network import initial_weights, squared_error
+from backprop_by_example.progress import EpochBar
 from backprop_by_example.stopping import Stopped
 from backprop_by_example.tensorboard_log import BackpropLog, hparams
 
@@ -98,6 +99,7 @@ def build(cfg, run_dir):
         # saving after every epoch would double the seed run's time
         LastCheckpoint(Path(run_dir) / "checkpoints" / "last.ckpt", cfg.checkpoint.every_n_epochs),
         *([BackpropLog(run_dir, **OmegaConf.to_container(cfg.log))] if tensorboard else []),
+        *([EpochBar()] if cfg.trainer.enable_progress_bar else []),  # in place of Lightning's bar per epoch
     ]
     # the hparams go in at the end, with the final loss as their metric (see `train`)
     logger = TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False)

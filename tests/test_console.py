@@ -1,0 +1,88 @@
+"""What a person sees of a run: one progress bar across the epochs in a terminal, a short log in a file."""
+
+import io
+import logging
+from contextlib import redirect_stdout
+
+import pytest
+import torch
+
+import seed_printed as seed
+from backprop_by_example import by_hand
+from backprop_by_example.progress import Lines, Live
+from backprop_by_example.training import train
+
+
+class Terminal(io.StringIO):
+    """stdout as a terminal: what a progress bar writes to it stays readable afterwards."""
+
+    def isatty(self):
+        return True
+
+
+def test_in_a_terminal_one_bar_counts_the_epochs_with_the_loss_and_ends_its_line_after_the_last(config, tmp_path):
+    with redirect_stdout(Terminal()) as terminal:
+        train(config("trainer.enable_progress_bar=true", "trainer.max_epochs=20"), tmp_path)
+    text = terminal.getvalue()
+    assert text.count("\n") == 1 and text.endswith("\n")  # one bar, redrawn in place (\r), not one per epoch
+    last = text.rstrip("\n").split("\r")[-1]
+    assert last.startswith("Training: 100%") and "20/20" in last and "epoch/s" in last
+    W, V = by_hand.train(seed.X, seed.T, seed.W, seed.V, lr=seed.lr, epochs=19)
+    loss = by_hand.backprop(seed.X, seed.T, W, V).loss.sum()  # the 20th epoch's: before its update
+    assert last.endswith(f"loss={loss:.8f}]") and "Epoch 0" not in text
+
+
+def test_without_an_epoch_limit_the_bar_counts_to_what_max_steps_allows(config, tmp_path):
+    """data.batch_size=1: two updates an epoch, so max_steps=7 ends in the 4th epoch."""
+    with redirect_stdout(Terminal()) as terminal:
+        train(config("trainer.enable_progress_bar=true", "trainer.max_epochs=-1", "+trainer.max_steps=7",
+                     "data.batch_size=1"), tmp_path)  # fmt: skip
+    assert "/4 [" in terminal.getvalue()
+
+
+def test_enable_progress_bar_false_shows_no_bar(config, tmp_path):
+    with redirect_stdout(Terminal()) as terminal:
+        train(config("trainer.enable_progress_bar=false", "trainer.max_epochs=3"), tmp_path)
+    assert "Training" not in terminal.getvalue()
+
+
+def test_a_note_while_the_bar_is_open_starts_on_a_line_of_its_own():
+    with redirect_stdout(Terminal()) as terminal:
+        bar = Live(total=10, done=0)
+        bar.update(torch.tensor(0.5))
+        before = terminal.getvalue()
+        logging.getLogger("lightning.pytorch.utilities.rank_zero").info("`Trainer.fit` stopped: `max_time` reached.")
+        assert terminal.getvalue() == before + "\n"
+        bar.close()
+
+
+def test_in_a_file_a_line_every_tenth_of_the_epochs_and_none_for_a_short_run(caplog):
+    caplog.set_level(logging.INFO, logger="backprop_by_example.progress")
+    lines = Lines(total=1000, done=0, seconds=0)  # as if each epoch took long enough
+    for _ in range(1000):
+        lines.update(torch.tensor(0.25))
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+        f"Epoch {n} of 1000: loss 0.25000000" for n in range(100, 1001, 100)
+    ]
+    caplog.clear()
+    short = Lines(total=1000, done=0)  # a run of less than `seconds` (10)
+    for _ in range(1000):
+        short.update(torch.tensor(0.25))
+    assert caplog.records == []
+
+
+@pytest.mark.slow
+def test_the_default_run_in_a_file_is_a_few_lines_without_warnings_or_tips_and_ends_with_the_report(script, tmp_path):
+    done = script("train", tmp_path)  # progress bar and model summary on, as a user runs it
+    assert done.returncode == 0, done.stderr
+    lines = (done.stdout + done.stderr).splitlines()
+    assert len(lines) <= 40
+    assert not [line for line in lines if "warn" in line.lower() or "Tip" in line or "\r" in line]
+    assert lines[-9:-3] == [
+        "After 201 epochs (precision 64-true, on cpu):",
+        "  instance 1: y = [0.94621368, 0.04892312]  target [1, 0]  loss 0.00528644",
+        "  instance 2: y = [0.05590822, 0.95093023]  target [0, 1]  loss 0.00553357",
+        "  total loss 0.01082001",
+        "  W = [[6.00000866, -3.20250470], [-2.00002564, 4.93249844]]",
+        "  V = [[2.89356441, -2.99473202], [-2.82651445, 2.96419993]]",
+    ]
