@@ -8,12 +8,23 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 
 import backprop_by_example.config  # noqa: F401  (registers the structured configs)
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
+
+# The devices a claim is checked on. A test about the training's arithmetic takes `device` and runs on each (CUDA
+# where there is a GPU); every other test runs on the CPU, as conf/trainer/default.yaml says, on a GPU machine too.
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"))]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """The override that trains on this device: trainer.accelerator=cpu or =gpu."""
+    return f"trainer.accelerator={'gpu' if request.param == 'cuda' else 'cpu'}"
 
 
 def compose_config(name, overrides):

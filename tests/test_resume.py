@@ -19,11 +19,11 @@ from overrides import matrix
 FAST = "log.details=false"
 
 
-def test_201_epochs_in_one_go_equal_100_then_resumed_to_201_bitwise(config, tmp_path):
-    whole = train(config(FAST), tmp_path / "whole")
-    train(config(FAST, "trainer.max_epochs=100"), tmp_path / "first")
+def test_201_epochs_in_one_go_equal_100_then_resumed_to_201_bitwise(config, tmp_path, device):
+    whole = train(config(device, FAST), tmp_path / "whole")
+    train(config(device, FAST, "trainer.max_epochs=100"), tmp_path / "first")
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"  # a name that an override takes as typed
-    resumed = train(config(FAST, f"ckpt_path={last}"), tmp_path / "resumed")
+    resumed = train(config(device, FAST, f"ckpt_path={last}"), tmp_path / "resumed")
     assert resumed["epochs"] == whole["epochs"] == 201
     assert (resumed["W"], resumed["V"], resumed["outputs"]) == (whole["W"], whole["V"], whole["outputs"])
 

@@ -172,7 +172,7 @@ def test_ctrl_c_under_ddp_spawn_stops_it_and_keeps_the_trained_checkpoint(start_
         run.send_signal_to_group(signal.SIGINT)
     else:
         run.send_signal(signal.SIGINT)
-    assert run.wait(timeout=120) == 130
+    assert run.wait(timeout=120) == 130, run.stderr
     checkpoint = torch.load(last, weights_only=True)
     assert checkpoint["state_dict"]["epochs_done"] >= 100 and checkpoint["global_step"] >= 100
     assert checkpoint["state_dict"]["net.W"].tolist() != seed.W

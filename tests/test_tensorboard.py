@@ -59,13 +59,13 @@ def test_every_value_at_step_s_belongs_to_the_weights_after_s_updates_as_in_the_
     assert_every_value_is_the_numpy_oracles(events, EPOCHS)
 
 
-@pytest.mark.parametrize("overrides", [["data.shuffle=true"], ["model.gradients=by_hand"]], ids=" ".join)
+@pytest.mark.parametrize("overrides", [[], ["data.shuffle=true"], ["model.gradients=by_hand"]], ids=" ".join)
 def test_per_instance_values_are_each_instances_also_when_the_batch_is_shuffled_or_the_engine_gives_no_outputs(
-    config, tmp_path, overrides
+    config, tmp_path, overrides, device
 ):
     """The per-instance values come from the training step's own forward pass where its batch is the data in order;
     otherwise (a shuffled batch, the by_hand engine) from a pass of their own: the same numbers, in instance order."""
-    train(config(*overrides, "trainer.max_epochs=3"), tmp_path)
+    train(config(device, *overrides, "trainer.max_epochs=3"), tmp_path)
     events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"scalars": 0})
     events.Reload()
     assert_every_value_is_the_numpy_oracles(events, 3)
@@ -118,9 +118,9 @@ def test_first_update_matches_seed_cells_23_to_28(run):
 
 
 @pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
-def test_under_mixed_precision_the_instances_losses_add_up_to_the_logged_loss(config, tmp_path, precision):
+def test_under_mixed_precision_the_instances_losses_add_up_to_the_logged_loss(config, tmp_path, precision, device):
     """Both from the training step's arithmetic (autocast), not from a second pass outside it."""
-    train(config(f"trainer.precision={precision}", "trainer.max_epochs=3"), tmp_path)
+    train(config(device, f"trainer.precision={precision}", "trainer.max_epochs=3"), tmp_path)
     events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"scalars": 0})
     events.Reload()
     instances = np.array([values(events, f"losses/instance{i}") for i in (1, 2)]).sum(axis=0)
@@ -168,10 +168,12 @@ def free_port():
 
 
 def get_json(url, deadline):
-    """The first non-empty answer: the server answers {} until it has read the event files."""
+    """The first non-empty answer: the server answers {} until it has read the event files. Asked directly, not
+    through a proxy that the environment may name (http_proxy), which need not know this machine's 127.0.0.1."""
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:
+            with direct.open(url, timeout=5) as response:
                 answer = json.load(response)
             if answer:
                 return answer
@@ -186,6 +188,7 @@ def test_a_tensorboard_server_lists_the_weights_gradients_and_picture(run):
     run_dir, _, _ = run
     port = free_port()
     command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(run_dir), "--host", "127.0.0.1"]
+    command += ["--load_fast", "false"]  # the Python reader: no separate data server to start and wait for
     server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 90

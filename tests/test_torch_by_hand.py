@@ -56,9 +56,9 @@ def test_the_seeds_instance_1_gets_the_gradients_the_seed_prints_in_cells_5_and_
     np.testing.assert_allclose(V.grad.numpy(), seed.grad_V, rtol=1e-12, atol=0)
 
 
-def test_201_epochs_by_hand_give_the_seeds_numbers_and_equal_autograd_to_1e_12(config, tmp_path):
-    hand = train(config(FAST, BY_HAND), tmp_path / "by_hand")
-    auto = train(config(FAST), tmp_path / "autograd")
+def test_201_epochs_by_hand_give_the_seeds_numbers_and_equal_autograd_to_1e_12(config, tmp_path, device):
+    hand = train(config(device, FAST, BY_HAND), tmp_path / "by_hand")
+    auto = train(config(device, FAST), tmp_path / "autograd")
     np.testing.assert_allclose(hand["outputs"], seed.outputs_final, rtol=0, atol=seed.DECIMALS_8)
     np.testing.assert_allclose(hand["W"], seed.W_final, rtol=0, atol=seed.DECIMALS_8)
     np.testing.assert_allclose(hand["V"], seed.V_final, rtol=0, atol=seed.DECIMALS_8)
@@ -82,29 +82,29 @@ def test_any_width_and_mini_batches_by_hand_follow_the_numpy_oracle(config, tmp_
     np.testing.assert_allclose(summary["V"], V_end, rtol=0, atol=1e-12)
 
 
-def test_shuffled_batches_by_hand_equal_autograd_to_1e_12(config, tmp_path):
-    shuffled = [FAST, "model=random", "model.hidden_dim=4", "data.batch_size=1", "data.shuffle=true", "seed=7"]
+def test_shuffled_batches_by_hand_equal_autograd_to_1e_12(config, tmp_path, device):
+    shuffled = [device, FAST, "model=random", "model.hidden_dim=4", "data.batch_size=1", "data.shuffle=true", "seed=7"]
     hand = train(config(*shuffled, BY_HAND, "trainer.max_epochs=30"), tmp_path / "by_hand")
     auto = train(config(*shuffled, "trainer.max_epochs=30"), tmp_path / "autograd")
     np.testing.assert_allclose(hand["W"], auto["W"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(hand["V"], auto["V"], rtol=0, atol=1e-12)
 
 
-def test_resuming_a_by_hand_run_is_bitwise_the_run_in_one_go(config, tmp_path):
-    whole = train(config(FAST, BY_HAND), tmp_path / "whole")
-    train(config(FAST, BY_HAND, "trainer.max_epochs=100"), tmp_path / "first")
+def test_resuming_a_by_hand_run_is_bitwise_the_run_in_one_go(config, tmp_path, device):
+    whole = train(config(device, FAST, BY_HAND), tmp_path / "whole")
+    train(config(device, FAST, BY_HAND, "trainer.max_epochs=100"), tmp_path / "first")
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
-    resumed = train(config(FAST, BY_HAND, f"ckpt_path={last}"), tmp_path / "resumed")
+    resumed = train(config(device, FAST, BY_HAND, f"ckpt_path={last}"), tmp_path / "resumed")
     assert (resumed["W"], resumed["V"], resumed["epochs"]) == (whole["W"], whole["V"], 201)
 
 
 @pytest.mark.slow
-def test_the_fused_compiled_step_stays_exact_with_a_smaller_last_batch(config, tmp_path):
+def test_the_fused_compiled_step_stays_exact_with_a_smaller_last_batch(config, tmp_path, device):
     """Five instances in batches of two: the last batch has one, and gets its own compiled graph."""
     X = [[3, 1], [-1, 4], [0.5, -2], [2, 2], [-3, 0.5]]
     T = [[1, 0], [0, 1], [0.3, 0.7], [1, 1], [0, 0]]
     data = [matrix("data.X", X), matrix("data.T", T), "data.batch_size=2"]
-    summary = train(config(FAST, BY_HAND, "model.compile=true", *data, "trainer.max_epochs=5"), tmp_path)
+    summary = train(config(device, FAST, BY_HAND, "model.compile=true", *data, "trainer.max_epochs=5"), tmp_path)
     W, V = by_hand.train(X, T, seed.W, seed.V, seed.lr, 5, batch_size=2)
     np.testing.assert_allclose(summary["W"], W, rtol=0, atol=1e-12)
     np.testing.assert_allclose(summary["V"], V, rtol=0, atol=1e-12)

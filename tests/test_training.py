@@ -37,8 +37,8 @@ def test_seed_final_weights_are_after_201_updates_not_200():
         assert np.allclose(W, seed.W_final, rtol=0, atol=seed.DECIMALS_8) == matches
 
 
-def test_default_config_trains_to_seed_cells_29_and_30(config, tmp_path):
-    summary = train(config(), tmp_path)
+def test_default_config_trains_to_seed_cells_29_and_30(config, tmp_path, device):
+    summary = train(config(device), tmp_path)
     assert summary["epochs"] == 201
     assert_printed(summary["outputs"], seed.outputs_final)
     assert_printed(summary["W"], seed.W_final)
@@ -91,8 +91,8 @@ def test_float64_gets_grad_w11_right_and_float32_does_not_as_in_seed_cell_12(con
 
 
 @pytest.mark.slow
-def test_compiled_network_trains_as_the_numpy_oracle(config, tmp_path):
-    summary = train(config("model.compile=true", "trainer.max_epochs=5", "log.details=false"), tmp_path)
+def test_compiled_network_trains_as_the_numpy_oracle(config, tmp_path, device):
+    summary = train(config(device, "model.compile=true", "trainer.max_epochs=5", "log.details=false"), tmp_path)
     W, V = by_hand.train(seed.X, seed.T, seed.W, seed.V, seed.lr, 5)
     np.testing.assert_allclose(summary["W"], W, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(summary["V"], V, rtol=1e-12, atol=1e-14)
