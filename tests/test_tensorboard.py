@@ -59,12 +59,21 @@ def test_every_value_at_step_s_belongs_to_the_weights_after_s_updates_as_in_the_
     assert_every_value_is_the_numpy_oracles(events, EPOCHS)
 
 
-@pytest.mark.parametrize("overrides", [[], ["data.shuffle=true"], ["model.gradients=by_hand"]], ids=" ".join)
+PER_INSTANCE = [
+    [],
+    ["data.shuffle=true"],
+    ["model.gradients=by_hand"],
+    ["data.batch_size=1", "+trainer.accumulate_grad_batches=2"],
+]
+
+
+@pytest.mark.parametrize("overrides", PER_INSTANCE, ids=" ".join)
 def test_per_instance_values_are_each_instances_also_when_the_batch_is_shuffled_or_the_engine_gives_no_outputs(
     config, tmp_path, overrides, device
 ):
-    """The per-instance values come from the training step's own forward pass where its batch is the data in order;
-    otherwise (a shuffled batch, the by_hand engine) from a pass of their own: the same numbers, in instance order."""
+    """The per-instance values come from the training step's own forward pass where an update is one batch, the data
+    in order; otherwise (a shuffled batch, the by_hand engine, batches accumulated) from a pass of their own: the same
+    numbers, in instance order."""
     train(config(device, *overrides, "trainer.max_epochs=3"), tmp_path)
     events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"scalars": 0})
     events.Reload()

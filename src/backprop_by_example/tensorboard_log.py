@@ -75,9 +75,10 @@ class BackpropLog(Callback):
         self.whole = -(-batches // trainer.accumulate_grad_batches) == 1
         self.X, self.T = (A.to(module.device) for A in (trainer.datamodule.X, trainer.datamodule.T))
         self.per_instance = self.details and self.whole and len(self.T) <= self.max_instances
-        # the training step's outputs are the instances' when its one batch is the data in order, on one process
-        self.in_order = self.per_instance and trainer.world_size == 1 and not trainer.datamodule.shuffle
-        self.in_order = self.in_order and module.with_outputs  # and the step has them (eager autograd)
+        # the training step's outputs are the instances' when an update is one batch, the data in order, on one
+        # process, and the step has them (eager autograd)
+        one_batch = batches == 1 and trainer.world_size == 1 and not trainer.datamodule.shuffle
+        self.in_order = self.per_instance and one_batch and module.with_outputs
         matrices = self.matrices(module) if self.details else []
         self.scalars = [A for _, A in matrices if self.as_scalars(A)]
         self.histograms = [(letter, A) for letter, A in matrices if not self.as_scalars(A)]
