@@ -46,14 +46,17 @@ def test_enable_progress_bar_false_shows_no_bar(config, tmp_path):
     assert "Training" not in terminal.getvalue()
 
 
-def test_a_note_while_the_bar_is_open_starts_on_a_line_of_its_own():
+def test_a_note_while_the_bar_is_open_takes_the_bars_line_and_the_bar_ends_with_the_last_loss():
     with redirect_stdout(Terminal()) as terminal:
-        bar = Live(total=10, done=0)
+        bar = Live(total=None, done=0)  # no epoch limit: max_time ends the run
         bar.update(torch.tensor(0.5))
-        before = terminal.getvalue()
-        logging.getLogger("lightning.pytorch.utilities.rank_zero").info("`Trainer.fit` stopped: `max_time` reached.")
-        assert terminal.getvalue() == before + "\n"
-        bar.close()
+        logging.getLogger("lightning.pytorch.utilities.rank_zero").info("Time limit reached.")
+        cleared = terminal.getvalue().split("\r")
+        assert cleared[-1] == "" and cleared[-2].strip() == ""  # the bar's line blanked, the cursor at its start
+        bar.update(torch.tensor(0.25))
+        bar.close(torch.tensor(0.125))
+    last = terminal.getvalue().split("\r")[-1]
+    assert last.startswith("Training: 2epoch [") and last.endswith(", loss=0.12500000]\n")
 
 
 def test_in_a_file_a_line_every_tenth_of_the_epochs_and_none_for_a_short_run(caplog):

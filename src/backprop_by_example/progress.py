@@ -52,7 +52,7 @@ class EpochBar(ProgressBar):
 
     def on_train_end(self, trainer, module):
         if self.bar is not None:
-            self.bar.close()
+            self.bar.close(self.loss)
             self.bar = None
 
     def on_exception(self, trainer, module, exception):
@@ -67,34 +67,40 @@ def epochs(trainer):
 
 
 class Live:
-    """A tqdm bar of epochs; the loss beside it is brought up to date every `seconds`. Closed after the last epoch;
-    a note of Lightning's while it is open (max_steps reached, ...) starts on a line of its own."""
+    """A tqdm bar of epochs; the loss beside it is brought up to date every `seconds`, and at the end. Closed after
+    the last epoch; a note of Lightning's while it is open (max_time reached, ...) takes the bar's line, and the bar
+    goes on below it."""
 
     def __init__(self, total, done, seconds=0.5):
         self.tqdm = Tqdm(total=total, initial=done, desc="Training", unit="epoch", dynamic_ncols=True,
                          file=sys.stdout, smoothing=0)  # fmt: skip
         self.seconds, self.next = seconds, time.monotonic()
         self.notes = logging.getLogger("lightning.pytorch.utilities.rank_zero")
-        self.notes.addFilter(self.new_line)
+        self.notes.addFilter(self.clear_line)
 
     def update(self, loss):
         now = time.monotonic()
         last = self.tqdm.n + 1 == self.tqdm.total
         if now >= self.next or last:
-            self.tqdm.set_postfix_str(f"loss={loss.item():.8f}", refresh=False)
+            self.show(loss)
             self.next = now + self.seconds
         self.tqdm.update(1)
         if last:
             self.close()
 
-    def new_line(self, record):
-        if not self.tqdm.disable:
-            self.tqdm.fp.write("\n")
+    def show(self, loss):
+        self.tqdm.set_postfix_str(f"loss={loss.item():.8f}", refresh=False)
+
+    def clear_line(self, record):
+        self.tqdm.clear()  # the note starts where the bar was; the bar's next update draws it again below
         return True
 
-    def close(self):
-        self.notes.removeFilter(self.new_line)
-        self.tqdm.close()  # writes the bar's last state and ends its line; again: nothing
+    def close(self, loss=None):
+        """Ends the bar's line with its last state (the loss of the last epoch, if given); again: nothing."""
+        self.notes.removeFilter(self.clear_line)
+        if loss is not None and not self.tqdm.disable:
+            self.show(loss)
+        self.tqdm.close()
 
 
 class Lines:
@@ -115,5 +121,5 @@ class Lines:
             log.info(f"Epoch {self.n}{of}: loss {loss.item():.8f} ({now - self.start:.0f} s)")
             self.last, self.last_n = now, self.n
 
-    def close(self):
+    def close(self, loss=None):
         pass
