@@ -9,7 +9,7 @@ import torch
 
 import seed_printed as seed
 from backprop_by_example import by_hand
-from backprop_by_example.progress import Lines, Live
+from backprop_by_example.progress import EpochBar, Lines, Live
 from backprop_by_example.training import train
 
 
@@ -89,3 +89,25 @@ def test_the_default_run_in_a_file_is_a_few_lines_without_warnings_or_tips_and_e
         "  W = [[6.00000866, -3.20250470], [-2.00002564, 4.93249844]]",
         "  V = [[2.89356441, -2.99473202], [-2.82651445, 2.96419993]]",
     ]
+
+
+def test_a_line_printed_while_the_bar_is_open_stands_above_it():
+    """LightningModule.print (the stop's "Stopped after ...") goes through the bar: its own line, the bar below."""
+    epoch_bar = EpochBar(interactive=True)
+    with redirect_stdout(Terminal()) as terminal:
+        epoch_bar.bar = Live(total=10, done=0)
+        epoch_bar.bar.update(torch.tensor(0.5))
+        epoch_bar.print("Stopped after 1 epoch; saved last.ckpt")
+        epoch_bar.bar.close()
+    lines = terminal.getvalue().split("\n")
+    assert lines[0].split("\r")[-1] == "Stopped after 1 epoch; saved last.ckpt"
+    assert lines[1].split("\r")[-1].startswith("Training:  10%")
+
+
+def test_a_run_resumed_in_the_middle_of_an_epoch_counts_on_with_the_bar(config, tmp_path):
+    """data.batch_size=1: two batches an epoch; max_steps=3 ends in the middle of the second epoch."""
+    bar = ["trainer.enable_progress_bar=true", "data.batch_size=1", "log.details=false"]
+    train(config(*bar, "trainer.max_epochs=-1", "+trainer.max_steps=3"), tmp_path / "first")
+    last = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    summary = train(config(*bar, "trainer.max_epochs=4", f"ckpt_path={last}"), tmp_path / "resumed")
+    assert (summary["epochs"], summary["steps"]) == (4, 8)

@@ -80,6 +80,22 @@ def test_per_instance_values_are_each_instances_also_when_the_batch_is_shuffled_
     assert_every_value_is_the_numpy_oracles(events, 3)
 
 
+def test_where_an_update_sees_only_some_instances_there_are_no_per_instance_values(config, tmp_path):
+    """limit_train_batches=1 of two batches of one: every update trains on instance 1 alone, so each loss is its
+    loss, and no point after the last update stands for all instances."""
+    train(config("data.batch_size=1", "+trainer.limit_train_batches=1", "trainer.max_epochs=3"), tmp_path)
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    assert not [tag for tag in events.Tags()["scalars"] if tag.startswith(("losses/", "outputs/"))]
+    W, V, losses = np.array(seed.W), np.array(seed.V), []
+    for _ in range(3):
+        step = by_hand.backprop(seed.X[:1], seed.T[:1], W, V)
+        losses.append(step.loss.sum())
+        W, V = W - seed.lr * step.grad_W, V - seed.lr * step.grad_V
+    assert [e.step for e in events.Scalars("loss")] == [0, 1, 2]
+    np.testing.assert_allclose(values(events, "loss"), losses, rtol=1e-6)
+
+
 def assert_every_value_is_the_numpy_oracles(events, epochs):
     W, V = np.array(seed.W), np.array(seed.V)
     for s in range(epochs + 1):

@@ -64,8 +64,8 @@ class LastCheckpoint(Checkpoint):
 
     def stop_here(self, trainer):
         self.save(trainer)
-        if trainer.is_global_zero:
-            print(f"Stopped after {module_progress(trainer)}; saved {self.path}", flush=True)
+        # LightningModule.print: on the first process only, above the progress bar if there is one
+        trainer.lightning_module.print(f"Stopped after {module_progress(trainer)}; saved {self.path}", flush=True)
         self.stop.stop(trainer)
 
     def save(self, trainer):

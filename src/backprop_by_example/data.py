@@ -28,6 +28,10 @@ class TrainingData(L.LightningDataModule):
         self.X, self.T = (by_columns(torch.as_tensor(np.asarray(A, dtype=np.float64), dtype=dtype)) for A in (X, T))
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
 
+    def batches_per_epoch(self):
+        """How many batches make a whole epoch (before any `trainer.limit_train_batches`)."""
+        return len(Batches(len(self.X), self.batch_size, self.shuffle, self.seed))
+
     def train_dataloader(self):
         device = self.trainer.strategy.root_device  # once per fit, not once per batch
         rank, world = self.trainer.global_rank, self.trainer.world_size

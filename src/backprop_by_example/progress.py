@@ -41,10 +41,13 @@ class EpochBar(ProgressBar):
         if self.enabled:
             self.bar = (Live if self.interactive else Lines)(epochs(trainer), done=trainer.current_epoch)
 
+    def on_train_epoch_start(self, trainer, module):
+        self.loss = None
+
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-        if self.bar is not None:
+        if self.bar is not None:  # (a resumed epoch may start at any batch)
             loss = outputs["batch_loss"]
-            self.loss = loss if batch_idx == 0 else self.loss + loss
+            self.loss = loss if self.loss is None else self.loss + loss
 
     def on_train_epoch_end(self, trainer, module):
         if self.bar is not None:
@@ -57,6 +60,13 @@ class EpochBar(ProgressBar):
 
     def on_exception(self, trainer, module, exception):
         self.on_train_end(trainer, module)
+
+    def print(self, *args, **kwargs):
+        """trainer.print: above a live bar, which goes on below."""
+        if isinstance(self.bar, Live):
+            self.bar.tqdm.write(" ".join(map(str, args)), file=sys.stdout)
+        else:
+            print(*args, **kwargs)
 
 
 def epochs(trainer):

@@ -71,8 +71,9 @@ class BackpropLog(Callback):
     def on_train_start(self, trainer, module):
         """The tags of each update's values, in their order: the loss, every weight, every gradient, per instance."""
         self.every, self.dtype = trainer.log_every_n_steps, module.net.W.dtype
-        batches = trainer.num_training_batches
-        self.whole = -(-batches // trainer.accumulate_grad_batches) == 1
+        batches = trainer.num_training_batches  # of each epoch, as limit_train_batches leaves them
+        whole_epoch = batches == trainer.datamodule.batches_per_epoch()
+        self.whole = whole_epoch and -(-batches // trainer.accumulate_grad_batches) == 1
         self.X, self.T = (A.to(module.device) for A in (trainer.datamodule.X, trainer.datamodule.T))
         self.per_instance = self.details and self.whole and len(self.T) <= self.max_instances
         # the training step's outputs are the instances' when an update is one batch, the data in order, on one
