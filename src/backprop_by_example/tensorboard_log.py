@@ -99,8 +99,9 @@ class BackpropLog(Callback):
             self.log_picture(trainer, module, trainer.global_step)
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx):
-        """Each instance's values before a logged update, where its batch is not the data in order (shuffled,
-        shared out to DDP's processes): a forward pass of their own."""
+        """Each instance's values before a logged update, where the training step's outputs are not every instance's
+        in order (shuffled, accumulated, shared out to DDP's processes) or not there (the by_hand engine, a compiled
+        loss): a forward pass of their own."""
         if self.per_instance and not self.in_order and self.loss is None and self.step % self.every == 0:
             if trainer.is_global_zero:
                 self.instance_values = [self.outputs_and_losses(trainer, module)]
