@@ -20,8 +20,11 @@ class BackpropModule(L.LightningModule):
         self.net = Network(W, V)
         # the loss whose backward pass trains: autograd's, or the seed's derivation (compiled in `setup`)
         self.loss = self.autograd_loss if gradients == "autograd" else self.by_hand_loss
-        self.with_outputs = gradients == "autograd"  # eager autograd: Y and the per-instance losses on the way
-        self.scale = 1  # see training_step
+        # Y and the per-instance losses, in the arithmetic of the training step (compiled with its loss, if that is)
+        self.step_outputs = self.outputs_and_losses
+        self.with_outputs = gradients == "autograd"  # whether the training step can train on them
+        self.keep_outputs = False  # whether it does, and returns them (the TensorBoard log asks for that)
+        self.scale = 1  # see on_train_start
         self.by_hand = torch_by_hand.squared_error
         # Complete epochs and updates these weights have had. Buffers, so that they travel with the weights: into
         # checkpoints and back from the worker processes of ddp_spawn.
@@ -36,7 +39,7 @@ class BackpropModule(L.LightningModule):
             return
         if self.hparams.gradients == "autograd":
             self.loss = torch.compile(self.autograd_loss, dynamic=False)
-            self.with_outputs = False  # they would cost the compiled graph a write each
+            self.step_outputs = torch.compile(self.outputs_and_losses, dynamic=False)  # compiled when first called
         else:
             self.by_hand = torch_by_hand.Fused()
 
@@ -57,13 +60,13 @@ class BackpropModule(L.LightningModule):
         return self.by_hand(X, T, self.net.W, self.net.V)
 
     def training_step(self, batch, batch_idx):
-        """The batch's summed loss, to train on; `batch_loss` and `outputs` (the batch's Y and per-instance losses,
-        or None) for the TensorBoard log (tensorboard_log.BackpropLog: cheaper than self.log)."""
+        """The batch's summed loss, to train on; `batch_loss` and `outputs` (with `keep_outputs`, the batch's Y and
+        per-instance losses, else None) for the TensorBoard log (tensorboard_log.BackpropLog: cheaper than self.log)."""
         X, T = batch  # already in the weights' dtype (data.TrainingData)
-        if self.with_outputs:
-            Y, losses = self.outputs_and_losses(X, T)
+        if self.keep_outputs:
+            Y, losses = self.step_outputs(X, T)
             loss, outputs = losses.sum(), (Y.detach(), losses.detach())
-        else:  # the hand-derived or a compiled loss: the sum alone
+        else:  # the sum alone: a compiled loss need not write Y and the losses for anyone
             loss, outputs = self.loss(X, T), None
         trained = loss * self.scale if self.scale != 1 else loss
         return {"loss": trained, "batch_loss": loss.detach(), "outputs": outputs}

@@ -80,6 +80,7 @@ class BackpropLog(Callback):
         # process, and the step has them (eager autograd)
         one_batch = batches == 1 and trainer.world_size == 1 and not trainer.datamodule.shuffle
         self.in_order = self.per_instance and one_batch and module.with_outputs
+        module.keep_outputs = self.in_order
         matrices = self.matrices(module) if self.details else []
         self.scalars = [A for _, A in matrices if self.as_scalars(A)]
         self.histograms = [(letter, A) for letter, A in matrices if not self.as_scalars(A)]
@@ -172,10 +173,13 @@ class BackpropLog(Callback):
         self.write(trainer)  # a stop, or an error: what was logged so far is in the event file
 
     def outputs_and_losses(self, trainer, module):
-        """Each instance's loss, then its outputs, in the training step's arithmetic (autocast included)."""
-        with torch.no_grad(), trainer.precision_plugin.forward_context():
-            Y, losses = module.outputs_and_losses(self.X, self.T)
-        return torch.cat([losses, Y.flatten()]).to(module.net.W.dtype)
+        """Each instance's loss, then its outputs, in the training step's arithmetic (autocast included). Where the
+        training step gives them (`keep_outputs`), by its own function: compiled, if it is, and called with gradients
+        on as there, so that it is the same compiled graph; else eagerly."""
+        forward = module.step_outputs if module.keep_outputs else module.outputs_and_losses
+        with torch.set_grad_enabled(module.keep_outputs), trainer.precision_plugin.forward_context():
+            Y, losses = forward(self.X, self.T)
+        return torch.cat([losses, Y.flatten()]).detach().to(module.net.W.dtype)
 
     def write(self, trainer):
         """The pending updates' values as one TensorBoard event per update (a few tensor ops for all of them)."""
