@@ -177,6 +177,9 @@ def test_ctrl_c_under_ddp_spawn_stops_it_and_keeps_the_trained_checkpoint(start_
     assert checkpoint["state_dict"]["epochs_done"] >= 100 and checkpoint["global_step"] >= 100
     assert checkpoint["state_dict"]["net.W"].tolist() != seed.W
     assert not (tmp_path / "summary.json").exists()
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert len(events.Scalars("loss")) == checkpoint["global_step"]  # every update logged, up to the stop
 
 
 @pytest.mark.slow

@@ -11,7 +11,18 @@ import os
 import signal
 import threading
 
+import torch
+
 NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+
+
+def end_process_group():
+    """Under DDP, the process group ended by every process in step (a barrier first) rather than as each exits: left
+    to the exit, ddp_spawn's CPU (gloo) processes aborted now and then ("terminate called without an active
+    exception"; seen with torch 2.14 and Lightning 2.6, also for a bare LightningModule)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 class Stopped(SystemExit):
@@ -95,7 +106,10 @@ class StopRequest:
         """End the run: the first process with 128 + the signal's number, the others with 0.
 
         Lightning watches `ddp`'s further processes and kills all of them as soon as one exits non-zero, which
-        could cut the first one short while it is writing its logs.
+        could cut the first one short while it is writing its logs. Every process stops at the same update (they
+        agreed in `requested`), so they end the process group together: in a worker of ddp_spawn, Lightning's own
+        handling of an exception (and its teardown) does not run.
         """
+        end_process_group()
         signum = self.signum or signal.SIGTERM  # another process was asked
         raise Stopped(signum if trainer.is_global_zero else None)

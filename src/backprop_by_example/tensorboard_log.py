@@ -172,6 +172,13 @@ class BackpropLog(Callback):
     def on_exception(self, trainer, module, exception):
         self.write(trainer)  # a stop, or an error: what was logged so far is in the event file
 
+    def on_save_checkpoint(self, trainer, module, checkpoint):
+        """Every update up to a checkpoint in the event file, on disk: also where a stop ends the process without
+        Lightning's handling of it (a worker of ddp_spawn)."""
+        if trainer.is_global_zero:
+            self.write(trainer)
+            trainer.logger.experiment.flush()
+
     def outputs_and_losses(self, trainer, module):
         """Each instance's loss, then its outputs, in the training step's arithmetic (autocast included). Where the
         training step gives them (`keep_outputs`), by its own function: compiled, if it is, and called with gradients

@@ -24,24 +24,17 @@ from backprop_by_example.data import Batches, TrainingData, load
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.network import initial_weights, squared_error
 from backprop_by_example.progress import EpochBar
-from backprop_by_example.stopping import Stopped
+from backprop_by_example.stopping import Stopped, end_process_group
 from backprop_by_example.tensorboard_log import BackpropLog, hparams
 
 MAX_INSTANCES_IN_SUMMARY = 10_000  # beyond, summary.json holds null for the per-instance outputs and losses
 
 
 class EndProcessGroup(Callback):
-    """Under DDP, ends the process group in step, at the end of fit, rather than as each process exits.
-
-    Left to the exit, ddp_spawn's CPU (gloo) processes aborted now and then while shutting down, after training
-    had finished ("terminate called without an active exception"; seen with torch 2.14 and Lightning 2.6 also
-    for a bare LightningModule).
-    """
+    """Under DDP, ends the process group in step at the end of fit (stopping.end_process_group)."""
 
     def teardown(self, trainer, module, stage):
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.barrier()
-            torch.distributed.destroy_process_group()
+        end_process_group()
 
 
 def start_weights(cfg):
