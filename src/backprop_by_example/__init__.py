@@ -15,6 +15,7 @@ Where each of the seed's ideas lives:
     stopping        Ctrl-C and SIGTERM ask the run to stop after the update under way
     preflight       what Hydra checks before any job starts: the run dir, every job of a sweep
     console         Lightning's messages into Hydra's log (the console and train.log)
+    progress        one progress bar across the epochs in a terminal, a line now and then in a file
     tensorboard_log what TensorBoard shows: the loss, every weight and gradient, the picture
     picture         the network drawn for one instance, with each weight and its gradient; stage frames, animation
     stages          the backward pass stage by stage, in the seed's order: what each of its pictures shows
