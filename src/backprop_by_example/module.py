@@ -22,8 +22,7 @@ class BackpropModule(L.LightningModule):
         self.loss = self.autograd_loss if gradients == "autograd" else self.by_hand_loss
         # Y and the per-instance losses, in the arithmetic of the training step (compiled with its loss, if that is)
         self.step_outputs = self.outputs_and_losses
-        self.with_outputs = gradients == "autograd"  # whether the training step can train on them
-        self.keep_outputs = False  # whether it does, and returns them (the TensorBoard log asks for that)
+        self.keep_outputs = False  # whether the training step trains on them and returns them (the log asks)
         self.scale = 1  # see on_train_start
         self.by_hand = torch_by_hand.squared_error
         # Complete epochs and updates these weights have had. Buffers, so that they travel with the weights: into
@@ -42,6 +41,11 @@ class BackpropModule(L.LightningModule):
             self.step_outputs = torch.compile(self.outputs_and_losses, dynamic=False)  # compiled when first called
         else:
             self.by_hand = torch_by_hand.Fused()
+
+    @property
+    def with_outputs(self):
+        """Whether the training step can train on Y and the per-instance losses: autograd's loss is their sum."""
+        return self.hparams.gradients == "autograd"
 
     def forward(self, X):
         return self.net(X)

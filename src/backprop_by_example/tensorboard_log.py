@@ -54,7 +54,6 @@ class BackpropLog(Callback):
         self.every = 1  # trainer.log_every_n_steps
         self.whole = False  # whether every update sees all instances (one batch per update, DDP's shares summed)
         self.per_instance = False  # and the data set is small enough for per-instance values
-        self.in_order = False  # and the training step's outputs are those of the instances (on_train_start)
         self.tags = []  # the scalars' tags, in the order of each update's values
         self.X, self.T = None, None  # the data, on the module's device
         self.dtype = None  # the weights': every value is written in it
@@ -77,10 +76,9 @@ class BackpropLog(Callback):
         self.X, self.T = (A.to(module.device) for A in (trainer.datamodule.X, trainer.datamodule.T))
         self.per_instance = self.details and self.whole and len(self.T) <= self.max_instances
         # the training step's outputs are the instances' when an update is one batch, the data in order, on one
-        # process, and the step has them (eager autograd)
+        # process: then it returns them (and each update's values need no pass of their own)
         one_batch = batches == 1 and trainer.world_size == 1 and not trainer.datamodule.shuffle
-        self.in_order = self.per_instance and one_batch and module.with_outputs
-        module.keep_outputs = self.in_order
+        module.keep_outputs = self.per_instance and one_batch and module.with_outputs
         matrices = self.matrices(module) if self.details else []
         self.scalars = [A for _, A in matrices if self.as_scalars(A)]
         self.histograms = [(letter, A) for letter, A in matrices if not self.as_scalars(A)]
@@ -103,7 +101,7 @@ class BackpropLog(Callback):
         """Each instance's values before a logged update, where the training step's outputs are not every instance's
         in order (shuffled, accumulated, shared out to DDP's processes) or not there (the by_hand engine, a compiled
         loss): a forward pass of their own."""
-        if self.per_instance and not self.in_order and self.loss is None and self.step % self.every == 0:
+        if self.per_instance and not module.keep_outputs and self.loss is None and self.step % self.every == 0:
             if trainer.is_global_zero:
                 self.instance_values = [self.outputs_and_losses(trainer, module)]
 
@@ -122,7 +120,7 @@ class BackpropLog(Callback):
             grads = [A.grad for A in self.scalars]
             if self.histograms:
                 self.log_histograms(trainer)
-            if self.in_order:  # the training step's own forward pass: the instances' losses and outputs
+            if outputs["outputs"] is not None:  # the training step's own forward pass (keep_outputs)
                 Y, losses = outputs["outputs"]
                 self.instance_values = [losses, Y]
             self.pending.append((self.step, [self.loss, *self.weights, *grads, *self.instance_values]))
@@ -157,13 +155,10 @@ class BackpropLog(Callback):
             if self.per_instance:
                 values |= dict(zip(self.tags[-len(instance_values) :], instance_values.tolist(), strict=True))
         self.add_to_curve([(step, values["loss"])] if "loss" in values else [])
-        if self.details:
-            names = [tag for tag in self.tags if tag.startswith("weights/")]
-            weights = [A.detach().flatten() for _, A in self.matrices(module) if self.as_scalars(A)]
-            values |= dict(zip(names, torch.cat(weights).tolist() if weights else [], strict=True))
-            for letter, A in self.matrices(module):
-                if not self.as_scalars(A):
-                    trainer.logger.experiment.add_histogram(f"weights/{letter.upper()}", A.detach(), step)
+        names = [tag for tag in self.tags if tag.startswith("weights/")]
+        values |= dict(zip(names, torch.cat(self.flat_weights).tolist() if self.flat_weights else [], strict=True))
+        for letter, A in self.histograms:
+            trainer.logger.experiment.add_histogram(f"weights/{letter.upper()}", A.detach(), step)
         self.write_event(trainer, values, step)
         self.log_picture(trainer, module, step, save_as=self.run_dir / "network.png")
         if self.animation:
