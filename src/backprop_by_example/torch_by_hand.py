@@ -29,25 +29,36 @@ class SquaredError(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, X, T, W, V):
-        H = (X @ W).sigmoid_()
-        Y = (H @ V).sigmoid_()
-        E = Y - T
+        H, Y, E = forward_pass(X, T, W, V)
         ctx.save_for_backward(X, W, V, H, Y, E)
         return torch.dot(E.flatten(), E.flatten())  # sum(E**2)
 
     @staticmethod
     def backward(ctx, grad_L):
-        # in the weights' dtype (autocast may have run the forward in a lower one); each step in place where it
-        # can be: at 10^6 instances a fresh N x 2 buffer costs more than the arithmetic in it
+        # in the weights' dtype (autocast may have run the forward in a lower one)
         X, W, V, H, Y, E = (A.to(ctx.saved_tensors[1].dtype) for A in ctx.saved_tensors)
-        grad_Y = 2 * E
-        grad_Y_in = grad_Y.mul_(Y).mul_(1 - Y)  # Y (1 - Y) grad_Y
-        grad_V = H.T @ grad_Y_in
-        grad_H = grad_Y_in @ V.T
-        grad_H_in = grad_H.mul_(H).mul_(1 - H)  # H (1 - H) grad_H
-        grad_W = X.T @ grad_H_in
+        grad_W, grad_V = backward_pass(X, V, H, Y, E)
         # grad_L: what Lightning scales the loss by (the DDP and accumulation factors), 1 otherwise
         return None, None, grad_L * grad_W, grad_L * grad_V
+
+
+def forward_pass(X, T, W, V):
+    """H = sigmoid(X @ W), Y = sigmoid(H @ V), E = Y - T."""
+    H = (X @ W).sigmoid_()
+    Y = (H @ V).sigmoid_()
+    return H, Y, Y - T
+
+
+def backward_pass(X, V, H, Y, E):
+    """grad_W and grad_V, by the formulas above. Each step in place where it can be (E stays as it is): at 10^6
+    instances a fresh N x 2 buffer costs more than the arithmetic in it."""
+    grad_Y = 2 * E
+    grad_Y_in = grad_Y.mul_(Y).mul_(1 - Y)  # Y (1 - Y) grad_Y
+    grad_V = H.T @ grad_Y_in
+    grad_H = grad_Y_in @ V.T
+    grad_H_in = grad_H.mul_(H).mul_(1 - H)  # H (1 - H) grad_H
+    grad_W = X.T @ grad_H_in
+    return grad_W, grad_V
 
 
 def squared_error(X, T, W, V):
@@ -73,12 +84,8 @@ def loss_and_gradients(X, T, W, V):
 
 
 def _as_matrices(X, T, W, V):
-    H = torch.sigmoid(X @ W)
-    Y = torch.sigmoid(H @ V)
-    E = Y - T
-    grad_Y_in = Y * (1 - Y) * (2 * E)
-    grad_H_in = H * (1 - H) * (grad_Y_in @ V.T)
-    return (E * E).sum(), X.T @ grad_H_in, H.T @ grad_Y_in
+    H, Y, E = forward_pass(X, T, W, V)
+    return (E * E).sum(), *backward_pass(X, V, H, Y, E)
 
 
 def _sums(rows):
