@@ -7,6 +7,7 @@ import errno
 import math
 import os
 import sys
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
@@ -236,6 +237,16 @@ def check_benchmark(cfg):
         expect(width >= 1, "crossover_widths", "numbers of hidden units >= 1", width)
     repeats = cfg.end_to_end_repeats
     expect(repeats >= 0, "end_to_end_repeats", "a number of runs >= 0 (0 leaves the end-to-end timing out)", repeats)
+
+
+def check_writable(directory, key, expected, got):
+    """A file can be made in `directory` (which exists); else ConfigError('<key>: expected <expected>, got <got>
+    (why not)')."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise ConfigError(f"{key}: expected {expected}, got {got} ({error.strerror})") from None
 
 
 def check_seed(seed):

@@ -5,7 +5,6 @@ torch (what `model.gradients=by_hand` trains with), and torch autograd in float6
 to the hand-derived values are the seed's float32 lesson (cell 12).
 """
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +12,12 @@ import torch
 
 from backprop_by_example import by_hand, picture, stages, tape, torch_by_hand
 from backprop_by_example.config import (
-    ConfigError,
     ExplainConfig,
     check_instance,
     check_keys,
     check_network,
     check_seed,
+    check_writable,
     expect,
     user_path,
 )
@@ -73,12 +72,7 @@ def check_picture(path, key="explain.picture"):
     expect(file.suffix.lower() == ".png", key, "a file name ending in .png", path)
     expect(not file.is_dir(), key, "a file name, not a directory", path)
     expect(file.parent.is_dir(), key, "a file in an existing directory", path)
-    try:
-        with tempfile.TemporaryFile(dir=file.parent):
-            pass
-    except OSError as error:
-        expected = "a file in a directory that can be written"
-        raise ConfigError(f"{key}: expected {expected}, got {path} ({error.strerror})") from None
+    check_writable(file.parent, key, "a file in a directory that can be written", path)
 
 
 def stage_pictures(x, t, W, V, heading):

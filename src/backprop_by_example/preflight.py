@@ -8,7 +8,6 @@
 """
 
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
@@ -19,7 +18,7 @@ from hydra.utils import get_method
 from lightning.pytorch.strategies import StrategyRegistry
 from omegaconf import OmegaConf
 
-from backprop_by_example.config import ConfigError
+from backprop_by_example.config import ConfigError, check_writable
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
@@ -65,10 +64,9 @@ def creatable(path, key):
     except OSError as error:
         sys.exit(f"Error: {key}: expected a directory that can be created, got {path} ({error.strerror})")
     try:
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as error:
-        sys.exit(f"Error: {key}: expected a directory that can be written, got {path} ({error.strerror})")
+        check_writable(path, key, "a directory that can be written", path)
+    except ConfigError as error:
+        sys.exit(f"Error: {error}")
 
 
 def jobs(config):
