@@ -4,8 +4,8 @@ Lightning gives its loggers a handler of their own, and stops them passing recor
 none when it is imported: before Hydra sets up the job's logging, that is. `RunLog`, a Hydra callback
 (conf/train.yaml, hydra.callbacks), hands them back to Hydra once the job starts.
 
-Left out: Lightning's advertisement for its cloud logger (and, in the package's __init__, a warning about Lightning's
-own code that a user cannot act on).
+Left out: Lightning's advertisement for its cloud logger, its note on TPUs (and, in the package's __init__, a warning
+about Lightning's own code that a user cannot act on).
 """
 
 import logging
@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from hydra.experimental.callback import Callback
 
 LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric")
-TIP = "💡 Tip:"  # how Lightning's advertisements begin
+# Lightning's notes that say nothing to a user of this project: its advertisements, and TPUs (cpu or gpu here)
+UNSAID = ("💡 Tip:", "TPU available:")
 
 
 class RunLog(Callback):
@@ -45,8 +46,8 @@ def lightning_notes_held(let_out=True):
     held = []
     loggers = [logging.getLogger(f"lightning.{part}.utilities.rank_zero") for part in ("pytorch", "fabric")]
 
-    def hold(record):  # a filter that keeps the record (not a tip) and lets nothing through
-        if not str(record.msg).startswith(TIP):
+    def hold(record):  # a filter that keeps the record (unless UNSAID) and lets nothing through
+        if not str(record.msg).startswith(UNSAID):
             held.append(record)
 
     for logger in loggers:

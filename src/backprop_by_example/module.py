@@ -18,6 +18,7 @@ class BackpropModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.net = Network(W, V)
+        self.example_input_array = torch.zeros(1, len(W))  # one instance: the model summary's FLOPs and sizes
         # the loss whose backward pass trains: autograd's, or the seed's derivation (compiled in `setup`)
         self.loss = self.autograd_loss if gradients == "autograd" else self.by_hand_loss
         # Y and the per-instance losses, in the arithmetic of the training step (compiled with its loss, if that is)
