@@ -2,15 +2,17 @@
 
 import io
 import logging
+import warnings
 from contextlib import redirect_stdout
 
+import lightning as L
 import pytest
 import torch
 
 import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.progress import EpochBar, Lines, Live
-from backprop_by_example.training import train
+from backprop_by_example.training import build, train
 
 
 class Terminal(io.StringIO):
@@ -111,3 +113,20 @@ def test_a_run_resumed_in_the_middle_of_an_epoch_counts_on_with_the_bar(config, 
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
     summary = train(config(*bar, "trainer.max_epochs=4", f"ckpt_path={last}"), tmp_path / "resumed")
     assert (summary["epochs"], summary["steps"]) == (4, 8)
+
+
+def test_on_a_gpu_machine_a_cpu_run_keeps_the_gpu_note_not_lightnings_warning(config, tmp_path, monkeypatch, caplog):
+    """As if there were a GPU: Lightning warns that it is not used (a plain Trainer shows it), this project's run
+    does not; its note `GPU available: True (cuda), used: False` is still said."""
+    from lightning.pytorch.accelerators import CUDAAccelerator
+
+    monkeypatch.setattr(CUDAAccelerator, "is_available", staticmethod(lambda: True))
+    with warnings.catch_warnings(record=True) as plain:
+        warnings.simplefilter("always")
+        L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    assert any("GPU available but not used" in str(w.message) for w in plain)
+    with warnings.catch_warnings(record=True) as ours, caplog.at_level(logging.INFO):
+        warnings.simplefilter("always")
+        build(config(), tmp_path)
+    assert not any("GPU available but not used" in str(w.message) for w in ours)
+    assert "GPU available: True (cuda), used: False" in caplog.text
