@@ -1,5 +1,6 @@
 """Lightning's own knobs (`+trainer.NAME=VALUE`) keep the seed's summed-loss SGD exact, or are refused in one line."""
 
+import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -140,3 +141,30 @@ def test_trainer_arguments_lightning_refuses_become_one_line_errors(config, tmp_
     with pytest.raises(ConfigError) as refused:
         build(config(override), tmp_path)
     assert str(refused.value).startswith(LIGHTNING_REFUSES[override])
+
+
+def test_a_float16_update_whose_scaled_gradients_overflow_is_skipped_and_reported(config, tmp_path, monkeypatch):
+    """16-mixed on CUDA: float16 with the loss scaled by 2**16 (Lightning's GradScaler). The seed's first dL/dy_out,
+    2 * e, scaled, is past float16's largest number: that update is skipped (the weights stay the seed's), the scale
+    halved; scaled by 2**15 the next fit. Lightning counts the skipped one as a step; the summary and report say so.
+    Here on the CPU with the same plugin that Lightning puts in place on CUDA."""
+    from lightning.pytorch.plugins import MixedPrecision
+
+    from backprop_by_example.training import report
+
+    grad_y_out = by_hand.backprop(seed.X, seed.T, seed.W, seed.V).grad_y_out
+    assert np.abs(grad_y_out).max() * 2**16 > np.finfo(np.float16).max > np.abs(grad_y_out).max() * 2**15
+
+    assert "skipped" not in report(train(config(FAST, "trainer.max_epochs=3"), tmp_path / "f64"), tmp_path)
+
+    class Float16Scaled(L.Trainer):  # the precision plugin in place of the config's precision
+        def __init__(self, precision, **arguments):
+            super().__init__(plugins=[MixedPrecision("16-mixed", "cpu", torch.amp.GradScaler("cpu"))], **arguments)
+
+    monkeypatch.setattr(L, "Trainer", Float16Scaled)
+    first = train(config(FAST, "trainer.max_epochs=1"), tmp_path / "first")
+    assert (first["W"], first["V"], first["steps"], first["steps_skipped"]) == (seed.W, seed.V, 1, 1)
+    three = train(config(FAST, "trainer.max_epochs=3"), tmp_path / "three")
+    assert (three["steps"], three["steps_skipped"]) == (3, 1)
+    assert three["W"] != seed.W
+    assert "1 of the 3 updates skipped: their gradients overflowed float16" in report(three, tmp_path)

@@ -30,6 +30,8 @@ class BackpropModule(L.LightningModule):
         # checkpoints and back from the worker processes of ddp_spawn.
         self.register_buffer("epochs_done", torch.zeros((), dtype=torch.long))
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+        self.register_buffer("steps_skipped", torch.zeros((), dtype=torch.long))  # see on_before_optimizer_step
+        self.scaled = False  # whether a loss scaler may skip updates (16-mixed on CUDA)
 
     def setup(self, stage):
         """With model.compile, the loss and its gradient compiled, in each process that trains (a compiled function
@@ -82,9 +84,18 @@ class BackpropModule(L.LightningModule):
         # accumulate_grad_batches divides each batch's loss by their number. Scaled back up, the update is the
         # seed's sum.
         self.scale = self.trainer.world_size * self.trainer.accumulate_grad_batches
+        self.scaled = getattr(self.trainer.precision_plugin, "scaler", None) is not None
         # A resumed run gets the optimizer state of its checkpoint, learning rate included: the config's lr wins.
         for group in self.trainer.optimizers[0].param_groups:
             group["lr"] = self.hparams.lr
+
+    def on_before_optimizer_step(self, optimizer):
+        """16-mixed on CUDA computes in float16 with the loss scaled up (Lightning's torch.amp.GradScaler, from 2**16):
+        an update whose gradients overflow (inf or nan, as the seed's first does) is skipped and the scale halved.
+        Lightning counts it as a step all the same; counted here as skipped, for the report (no wait for the device)."""
+        if self.scaled:
+            finite = torch.stack([torch.isfinite(p.grad).all() for p in self.parameters() if p.grad is not None])
+            self.steps_skipped += ~finite.all()
 
     def on_train_end(self):
         self.count_progress()
@@ -98,6 +109,9 @@ class BackpropModule(L.LightningModule):
         epoch = fit_loop.epoch_progress.current.started - 1  # the epoch under way, or the last one
         self.steps_done.fill_(self.trainer.global_step)
         self.epochs_done.fill_(max(epoch + fit_loop.epoch_loop.batch_progress.is_last_batch, 0))
+
+    def on_load_checkpoint(self, checkpoint):
+        checkpoint["state_dict"].setdefault("steps_skipped", torch.zeros((), dtype=torch.long))  # older checkpoints
 
     def on_save_checkpoint(self, checkpoint):
         checkpoint["precision"] = str(self.trainer.precision)  # a resume must use the same (resume.check)

@@ -138,6 +138,7 @@ def train(cfg, run_dir):
         "loss": losses.sum().item(),
         "epochs": module.epochs_done.item(),  # complete epochs
         "steps": module.steps_done.item(),  # updates
+        "steps_skipped": module.steps_skipped.item(),  # of them, by 16-mixed's loss scaler (module.py)
         "accelerator": trainer.strategy.root_device.type,
         "precision": trainer.precision,
         "fit_seconds": fit_seconds,
@@ -180,6 +181,11 @@ def report(summary, run_dir, shown=10, start_dir=None):
     """A few readable lines: outputs against targets (the first `shown` instances), the final weights, where to look."""
     done = progress(summary["epochs"], summary["steps"])
     lines = [f"After {done} (precision {summary['precision']}, on {summary['accelerator']}):"]
+    if summary["steps_skipped"]:
+        lines.append(
+            f"  {summary['steps_skipped']} of the {summary['steps']} updates skipped: their gradients overflowed "
+            "float16, and the loss scaler skips such an update and halves its scale"
+        )
     rows = list(zip(summary["outputs"] or [], summary["targets"] or [], summary["losses"] or [], strict=True))
     for i, (y, t, loss) in enumerate(rows[:shown], start=1):
         lines.append(f"  instance {i}: y = {_row(y)}  target {_row(t, '.8g')}  loss {loss:.8f}")
