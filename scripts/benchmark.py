@@ -19,7 +19,9 @@ def main(cfg):
     devices = [d.value for d in cfg.devices if d.value == "cpu" or torch.cuda.is_available()]
     print(
         f"One epoch in milliseconds, the median of {cfg.rounds} x {cfg.epochs}: (a) numpy by hand, (b) plain "
-        "PyTorch, (c) this project's Lightning training with each gradient engine, (d) a bare LightningModule"
+        "PyTorch, (c) this project's Lightning training with each gradient engine, (d) a bare LightningModule;\n"
+        "(c) all: the mean epoch of (c), what a run pays per epoch with its pictures, event writes and checkpoints "
+        "(every 100 epochs by default), all/(d): over (d)'s mean epoch"
     )
     print(HEADER)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # Lightning's notes would break the table

@@ -31,7 +31,7 @@ def test_benchmark_script_times_numpy_torch_the_project_and_bare_lightning_for_e
     engines = ["engines=[autograd,by_hand]", "crossover_widths=[]"]  # the CPU alone, on a GPU machine too
     done = script("benchmark", tmp_path, "devices=[cpu]", *settings, *engines)
     assert done.returncode == 0, done.stderr
-    assert "(c)/(b)" in done.stdout and "(c)/(d)" in done.stdout
+    assert "(c)/(b)" in done.stdout and "(c)/(d)" in done.stdout and "all/(d)" in done.stdout
     assert "\ncpu    32-true           2 by_hand  " in done.stdout
     result = json.loads((tmp_path / "benchmark.json").read_text())
     rows = result["epochs"]
@@ -44,6 +44,7 @@ def test_benchmark_script_times_numpy_torch_the_project_and_bare_lightning_for_e
         assert row["lightning_over_torch"] == row["lightning_s"] / row["torch_s"]
         assert row["bare_lightning_over_torch"] == row["bare_lightning_s"] / row["torch_s"]
         assert row["lightning_over_bare_lightning"] == row["lightning_s"] / row["bare_lightning_s"]
+        assert row["all_over_bare_lightning"] == row["lightning_all_s"] / row["bare_lightning_all_s"]
         assert (row["numpy_s"] is None) == (row["precision"] == "32-true")
     assert result["end_to_end"] is None and result["crossover"] == []
 

@@ -4,6 +4,8 @@
 training, once per gradient engine (ENGINES), (d) a bare LightningModule (no logger, no callbacks): Lightning's own
 floor for autograd. Each is timed for several epochs after a warm-up (which holds any compiling), (b), (c) and (d)
 taking turns for a few rounds, so that a slow moment of the machine hits all of them; the figure is the median epoch.
+For (c) also what a run pays per epoch all told: the mean epoch of a round (its median over the rounds), where the
+work done every so many epochs counts too (the TensorBoard log's pictures and event writes, the checkpoint).
 
 `crossover` times the fused step alone (loss and gradients, compiled), written unit by unit against as matrices, for
 nets of more and more hidden units: where the first stops paying (torch_by_hand.SMALL).
@@ -140,18 +142,23 @@ def bare_lightning_epoch_times(X, T, W, V, lr, epochs, device, precision):
 
 def epoch_table(config, sizes, precisions, devices, epochs, rounds=1, lr=0.5, engines=("autograd",)):
     """One row per device, precision, N and engine: the median epoch of (a) to (d), in seconds, (c)/(b), (d)/(b)
-    and (c)/(d) (what the project costs on top of Lightning's own floor)."""
+    and (c)/(d) (what the project costs on top of Lightning's own floor); and (c) all told, over (d)'s."""
     rows = []
     for device in devices:
         for precision in precisions:
             for n in sizes:
                 X, T, W, V = problem(n)
                 times = {"torch_s": [], "bare_lightning_s": []} | {engine: [] for engine in engines}
+                means = {"bare_lightning_s": []} | {engine: [] for engine in engines}  # each round's mean epoch
                 for _ in range(rounds):
                     times["torch_s"] += torch_epoch_times(X, T, W, V, lr, epochs, device, DTYPES[precision])
                     for engine in engines:
-                        times[engine] += lightning_epoch_times(config, X, T, epochs, device, precision, engine)
-                    times["bare_lightning_s"] += bare_lightning_epoch_times(X, T, W, V, lr, epochs, device, precision)
+                        epoch = lightning_epoch_times(config, X, T, epochs, device, precision, engine)
+                        times[engine] += epoch
+                        means[engine].append(statistics.mean(epoch))
+                    epoch = bare_lightning_epoch_times(X, T, W, V, lr, epochs, device, precision)
+                    times["bare_lightning_s"] += epoch
+                    means["bare_lightning_s"].append(statistics.mean(epoch))
                 numpy_s = (
                     statistics.median(numpy_epoch_times(X, T, W, V, lr, epochs)) if precision == "64-true" else None
                 )
@@ -162,6 +169,9 @@ def epoch_table(config, sizes, precisions, devices, epochs, rounds=1, lr=0.5, en
                     row["lightning_over_torch"] = row["lightning_s"] / row["torch_s"]
                     row["bare_lightning_over_torch"] = row["bare_lightning_s"] / row["torch_s"]
                     row["lightning_over_bare_lightning"] = row["lightning_s"] / row["bare_lightning_s"]
+                    row["lightning_all_s"] = statistics.median(means[engine])
+                    row["bare_lightning_all_s"] = statistics.median(means["bare_lightning_s"])
+                    row["all_over_bare_lightning"] = row["lightning_all_s"] / row["bare_lightning_all_s"]
                     rows.append(row)
                     print(_format_row(row), flush=True)
     return rows
@@ -231,7 +241,7 @@ def end_to_end(repeats, root):
 
 HEADER = (
     f"{'device':<7}{'precision':<10}{'N':>9} {'engine':<9}{'(a) numpy':>10}{'(b) torch':>10}{'(c) project':>12}"
-    f"{'(c)/(b)':>8}{'(d) bare':>10}{'(d)/(b)':>8}{'(c)/(d)':>8}"
+    f"{'(c)/(b)':>8}{'(d) bare':>10}{'(d)/(b)':>8}{'(c)/(d)':>8}{'(c) all':>9}{'all/(d)':>8}"
 )
 CROSSOVER_HEADER = f"{'hidden':>8}{'units':>10}{'matrices':>10}{'compiling':>10}{'(s)':>10}   faster per step"
 QUIET = ("trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")
@@ -245,6 +255,7 @@ def _format_row(row):
         f"{row['lightning_s'] * 1e3:>12.3f}{row['lightning_over_torch']:>8.2f}"
         f"{row['bare_lightning_s'] * 1e3:>10.3f}{row['bare_lightning_over_torch']:>8.2f}"
         f"{row['lightning_over_bare_lightning']:>8.2f}"
+        f"{row['lightning_all_s'] * 1e3:>9.3f}{row['all_over_bare_lightning']:>8.2f}"
     )
 
 
