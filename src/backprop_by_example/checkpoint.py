@@ -29,7 +29,7 @@ class LastCheckpoint(Checkpoint):
 
     def setup(self, trainer, module, stage):
         if not self.stop.installed:  # a worker that ddp_spawn started (the process that started it says so)
-            self.stop.install(announce=False)
+            self.stop.install(announce=False, worker=True)
 
     def on_train_start(self, trainer, module):
         self.stop.reinstall_sigterm()  # Lightning has put its own in place since setup

@@ -9,6 +9,7 @@ for a process that the signal killed: 130 for Ctrl-C, 143 for SIGTERM.
 
 import os
 import signal
+import sys
 import threading
 
 import torch
@@ -43,7 +44,7 @@ class StopRequest:
 
     def __init__(self):
         self.signum = None
-        self.launcher, self.announce, self.previous = None, False, {}
+        self.launcher, self.announce, self.worker, self.previous = None, False, False, {}
 
     def __getstate__(self):  # handlers belong to one process: a spawned worker gets a fresh, uninstalled request
         return {}
@@ -55,11 +56,12 @@ class StopRequest:
     def installed(self):
         return bool(self.previous)
 
-    def install(self, launcher=None, announce=True):
-        """Take over SIGINT and SIGTERM (only the main thread may); `announce`: say so on stderr when one comes."""
+    def install(self, launcher=None, announce=True, worker=False):
+        """Take over SIGINT and SIGTERM (only the main thread may); `announce`: say so on stderr when one comes;
+        `worker`: this process is a worker that ddp_spawn started (see `stop`)."""
         if threading.current_thread() is not threading.main_thread():
             return
-        self.launcher, self.announce = launcher, announce
+        self.launcher, self.announce, self.worker = launcher, announce, worker
         for signum in NAMES:
             previous = signal.signal(signum, self.handle)
             self.previous.setdefault(signum, previous)
@@ -112,4 +114,13 @@ class StopRequest:
         """
         end_process_group()
         signum = self.signum or signal.SIGTERM  # another process was asked
-        raise Stopped(signum if trainer.is_global_zero else None)
+        status = signum if trainer.is_global_zero else None
+        if self.worker:
+            # Its checkpoint and logs are written (TensorBoard's flushed at the save): it leaves at once. Left to the
+            # interpreter's teardown, it aborted about once in 10 stops, with no Python frame left ("terminate called
+            # without an active exception"): in the destruction of C++ objects that Lightning's teardown, skipped on
+            # an exception here, would have released (DistributedDataParallel's wrapper holds the process group).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0 if status is None else 128 + status)
+        raise Stopped(status)
