@@ -4,6 +4,7 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -197,11 +198,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def get_json(url, deadline):
+def get_json(url, deadline, server, log):
     """The first non-empty answer: the server answers {} until it has read the event files. Asked directly, not
-    through a proxy that the environment may name (http_proxy), which need not know this machine's 127.0.0.1."""
+    through a proxy that the environment may name (http_proxy), which need not know this machine's 127.0.0.1.
+    A server that has ended fails the test at once, with what it wrote."""
     direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     while True:
+        if server.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"tensorboard ended with status {server.returncode}:\n{log.read()}")
         try:
             with direct.open(url, timeout=5) as response:
                 answer = json.load(response)
@@ -219,14 +224,15 @@ def test_a_tensorboard_server_lists_the_weights_gradients_and_picture(run):
     port = free_port()
     command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(run_dir), "--host", "127.0.0.1"]
     command += ["--load_fast", "false"]  # the Python reader: no separate data server to start and wait for
-    server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 90
-        scalars = get_json(f"http://127.0.0.1:{port}/data/plugin/scalars/tags", deadline)
-        images = get_json(f"http://127.0.0.1:{port}/data/plugin/images/tags", deadline)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a pipe that nobody reads could stall the server
+        server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            deadline = time.monotonic() + 90
+            scalars = get_json(f"http://127.0.0.1:{port}/data/plugin/scalars/tags", deadline, server, log)
+            images = get_json(f"http://127.0.0.1:{port}/data/plugin/images/tags", deadline, server, log)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
     tags = scalars["tensorboard"]
     assert {f"weights/{n}" for n in NAMES} | {f"grads/{n}" for n in NAMES} | {"loss"} <= set(tags)
     assert "network" in images["tensorboard"]
