@@ -201,12 +201,14 @@ def free_port():
 def get_json(url, deadline, server, log):
     """The first non-empty answer: the server answers {} until it has read the event files. Asked directly, not
     through a proxy that the environment may name (http_proxy), which need not know this machine's 127.0.0.1.
-    A server that has ended fails the test at once, with what it wrote."""
+    A server that has ended fails the test at once; either way the failure shows what the server wrote."""
     direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     while True:
-        if server.poll() is not None:
+        ended = server.poll() is not None
+        if ended or time.monotonic() > deadline:
             log.seek(0)
-            pytest.fail(f"tensorboard ended with status {server.returncode}:\n{log.read()}")
+            why = f"tensorboard ended with status {server.returncode}" if ended else f"no answer from {url}"
+            pytest.fail(f"{why}; it wrote:\n{log.read()}")
         try:
             with direct.open(url, timeout=5) as response:
                 answer = json.load(response)
@@ -214,7 +216,6 @@ def get_json(url, deadline, server, log):
                 return answer
         except OSError:
             pass
-        assert time.monotonic() < deadline, f"no answer from {url}"
         time.sleep(0.5)
 
 
