@@ -11,6 +11,7 @@ work done every so many epochs counts too (the TensorBoard log's pictures and ev
 nets of more and more hidden units: where the first stops paying (torch_by_hand.SMALL).
 """
 
+import itertools
 import statistics
 import subprocess
 import sys
@@ -148,29 +149,26 @@ def epoch_table(config, sizes, precisions, devices, epochs, rounds=1, lr=0.5, en
         for precision in precisions:
             for n in sizes:
                 X, T, W, V = problem(n)
-                times = {"torch_s": [], "bare_lightning_s": []} | {engine: [] for engine in engines}
-                means = {"bare_lightning_s": []} | {engine: [] for engine in engines}  # each round's mean epoch
+                runs = {"torch_s": [], "bare_lightning_s": []} | {engine: [] for engine in engines}  # epochs a round
                 for _ in range(rounds):
-                    times["torch_s"] += torch_epoch_times(X, T, W, V, lr, epochs, device, DTYPES[precision])
+                    runs["torch_s"].append(torch_epoch_times(X, T, W, V, lr, epochs, device, DTYPES[precision]))
                     for engine in engines:
-                        epoch = lightning_epoch_times(config, X, T, epochs, device, precision, engine)
-                        times[engine] += epoch
-                        means[engine].append(statistics.mean(epoch))
-                    epoch = bare_lightning_epoch_times(X, T, W, V, lr, epochs, device, precision)
-                    times["bare_lightning_s"] += epoch
-                    means["bare_lightning_s"].append(statistics.mean(epoch))
+                        runs[engine].append(lightning_epoch_times(config, X, T, epochs, device, precision, engine))
+                    bare = bare_lightning_epoch_times(X, T, W, V, lr, epochs, device, precision)
+                    runs["bare_lightning_s"].append(bare)
+                median = {key: statistics.median(itertools.chain(*per_round)) for key, per_round in runs.items()}
+                all_told = {key: statistics.median(map(statistics.mean, per_round)) for key, per_round in runs.items()}
                 numpy_s = (
                     statistics.median(numpy_epoch_times(X, T, W, V, lr, epochs)) if precision == "64-true" else None
                 )
                 for engine in engines:
                     row = {"device": device, "precision": precision, "n": n, "engine": engine, "numpy_s": numpy_s}
-                    row |= {key: statistics.median(times[key]) for key in ("torch_s", "bare_lightning_s")}
-                    row["lightning_s"] = statistics.median(times[engine])
+                    row |= {key: median[key] for key in ("torch_s", "bare_lightning_s")}
+                    row["lightning_s"] = median[engine]
                     row["lightning_over_torch"] = row["lightning_s"] / row["torch_s"]
                     row["bare_lightning_over_torch"] = row["bare_lightning_s"] / row["torch_s"]
                     row["lightning_over_bare_lightning"] = row["lightning_s"] / row["bare_lightning_s"]
-                    row["lightning_all_s"] = statistics.median(means[engine])
-                    row["bare_lightning_all_s"] = statistics.median(means["bare_lightning_s"])
+                    row["lightning_all_s"], row["bare_lightning_all_s"] = all_told[engine], all_told["bare_lightning_s"]
                     row["all_over_bare_lightning"] = row["lightning_all_s"] / row["bare_lightning_all_s"]
                     rows.append(row)
                     print(_format_row(row), flush=True)

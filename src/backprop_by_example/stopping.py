@@ -114,7 +114,7 @@ class StopRequest:
         """
         end_process_group()
         signum = self.signum or signal.SIGTERM  # another process was asked
-        status = signum if trainer.is_global_zero else None
+        stopped = Stopped(signum if trainer.is_global_zero else None)
         if self.worker:
             # Its checkpoint and logs are written (TensorBoard's flushed at the save): it leaves at once. Left to the
             # interpreter's teardown, it aborted about once in 10 stops, with no Python frame left ("terminate called
@@ -122,5 +122,5 @@ class StopRequest:
             # an exception here, would have released (DistributedDataParallel's wrapper holds the process group).
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(0 if status is None else 128 + status)
-        raise Stopped(status)
+            os._exit(stopped.code or 0)
+        raise stopped
