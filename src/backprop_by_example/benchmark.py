@@ -98,7 +98,7 @@ def lightning_epoch_times(config, X, T, epochs, device, precision, engine="autog
         trainer, module, _ = build(cfg, run_dir)
         clock = EpochClock(device)
         trainer.callbacks.append(clock)
-        trainer.fit(module, datamodule=TrainingData(X, T, dtype=module.net.W.dtype))
+        trainer.fit(module, datamodule=TrainingData(X, T, dtype=module.net.W.dtype, columns=module.reads_columns))
     return clock.times()
 
 

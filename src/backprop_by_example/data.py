@@ -18,14 +18,16 @@ from backprop_by_example.config import ConfigError, user_path
 class TrainingData(L.LightningDataModule):
     """X is instances x inputs, T is instances x outputs, both held in `dtype` (the run's precision).
 
-    Held column by column: input i of every instance, X[:, i], is one run of memory. The fused engine
-    (torch_by_hand.Fused) reads the data that way, unit by unit; a matrix product takes either layout.
+    Held row by row, as the matrix products X @ W and X.T @ grad_H_in read them best; with `columns`, column by
+    column (input i of every instance, X[:, i], one run of memory), as the fused engine (torch_by_hand.Fused) reads
+    them, unit by unit. Either layout is a few percent slower for the other engines at 10^5 instances and more.
     """
 
-    def __init__(self, X, T, batch_size=None, shuffle=False, seed=0, dtype=torch.float64):
+    def __init__(self, X, T, batch_size=None, shuffle=False, seed=0, dtype=torch.float64, columns=False):
         super().__init__()
         # torch.as_tensor reads the float64 numbers straight into dtype: exact in float64, rounded once in float32
-        self.X, self.T = (by_columns(torch.as_tensor(np.asarray(A, dtype=np.float64), dtype=dtype)) for A in (X, T))
+        X, T = (torch.as_tensor(np.asarray(A, dtype=np.float64), dtype=dtype) for A in (X, T))
+        self.X, self.T = (by_columns(X), by_columns(T)) if columns else (X, T)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
 
     def batches_per_epoch(self):

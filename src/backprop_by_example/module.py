@@ -46,6 +46,11 @@ class BackpropModule(L.LightningModule):
             self.by_hand = torch_by_hand.Fused()
 
     @property
+    def reads_columns(self):
+        """Whether its step reads the data column by column (the fused engine, unit by unit: data.TrainingData)."""
+        return self.hparams.gradients == "by_hand" and self.hparams.compile
+
+    @property
     def with_outputs(self):
         """Whether the training step can train on Y and the per-instance losses: autograd's loss is their sum."""
         return self.hparams.gradients == "autograd"

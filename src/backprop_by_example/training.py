@@ -104,7 +104,9 @@ def build(cfg, run_dir):
         trainer.callbacks.append(EndProcessGroup())
     with trainer.init_module():  # parameters are created in the precision's dtype
         module = BackpropModule(W, V, cfg.optimizer.lr, cfg.model.compile, cfg.model.gradients.value)
-    data = TrainingData(X, T, cfg.data.batch_size, cfg.data.shuffle, cfg.seed, dtype=module.net.W.dtype)
+    data = TrainingData(
+        X, T, cfg.data.batch_size, cfg.data.shuffle, cfg.seed, dtype=module.net.W.dtype, columns=module.reads_columns
+    )
     return trainer, module, data
 
 
