@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import seed_printed as seed
-from backprop_by_example import by_hand
+from backprop_by_example import by_hand, console
 from backprop_by_example.progress import EpochBar, Lines, Live
 from backprop_by_example.training import build, train
 
@@ -130,3 +130,43 @@ def test_on_a_gpu_machine_a_cpu_run_keeps_the_gpu_note_not_lightnings_warning(co
         build(config(), tmp_path)
     assert not any("GPU available but not used" in str(w.message) for w in ours)
     assert "GPU available: True (cuda), used: False" in caplog.text
+
+
+def test_on_a_gpu_with_tensor_cores_lightnings_advice_to_compute_float32_in_tf32_is_left_out(monkeypatch, caplog):
+    """Lightning advises torch.set_float32_matmul_precision("high") on any GPU with Tensor Cores, when a run starts
+    on it: TF32's 10-bit mantissa would lose the digits of the seed's float32 lesson. Its note, as Lightning says
+    it (shown with the project's filters taken off), is not said in this project's runs; float32 stays full."""
+    from lightning.fabric.accelerators import cuda
+    from lightning_utilities.core import rank_zero
+
+    monkeypatch.setattr(cuda.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(cuda.torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100 80GB HBM3")
+    monkeypatch.setattr(cuda, "_is_ampere_or_later", lambda device=None: True)
+    check = cuda._check_cuda_matmul_precision.__wrapped__  # Lightning's check, without its once-only cache
+    with caplog.at_level(logging.INFO):
+        with monkeypatch.context() as bare:
+            bare.setattr(rank_zero.log, "filters", [])
+            check(torch.device("cuda", 0))
+        assert "that has Tensor Cores" in caplog.text and "set_float32_matmul_precision" in caplog.text
+        caplog.clear()
+        check(torch.device("cuda", 0))
+    assert caplog.text == ""
+    assert torch.get_float32_matmul_precision() == "highest"
+
+
+def test_on_a_machine_of_many_cores_lightnings_warning_that_the_dataloader_has_no_workers_is_left_out(
+    config, tmp_path, monkeypatch
+):
+    """Lightning warns at every fit where there are more than two cores (a plain run shows it); this project's
+    batches are slices of tensors already on the device, and its runs leave the warning out."""
+    from lightning.fabric.utilities import data
+
+    monkeypatch.setattr(data, "_num_cpus_available", lambda: 16)
+    for leave_out, run_dir in ((False, "plain"), (True, "ours")):
+        with warnings.catch_warnings(record=True) as shown:
+            warnings.simplefilter("always")  # every warning as Lightning gives it ...
+            if leave_out:
+                console.leave_out_unsaid()  # ... but those the package leaves out as it is imported
+            train(config("trainer.max_epochs=1"), tmp_path / run_dir)
+        workers = [w for w in shown if "does not have many workers" in str(w.message)]
+        assert len(workers) == (0 if leave_out else 1)

@@ -23,10 +23,8 @@ Where each of the seed's ideas lives:
     benchmark       where the time goes: numpy, plain PyTorch, this project and bare Lightning
 """
 
-import warnings
+from backprop_by_example.console import leave_out_unsaid
 
-# torch 2.10 and later warn, at every fit, that Lightning (2.6) uses torch's LeafSpec: Lightning's to change, not the
-# user's. Only that warning, from Lightning's code; in every process of a run (ddp_spawn's workers import this too).
-warnings.filterwarnings(
-    "ignore", r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning, r"lightning\.pytorch\."
-)
+# Lightning's messages that say nothing to a user of this project (console.UNSAID, console.UNHEEDED): left out in every
+# process of a run (ddp_spawn's workers import this too)
+leave_out_unsaid()

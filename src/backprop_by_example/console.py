@@ -4,10 +4,10 @@ Lightning gives its loggers a handler of their own, and stops them passing recor
 none when it is imported: before Hydra sets up the job's logging, that is. `RunLog`, a Hydra callback
 (conf/train.yaml, hydra.callbacks), hands them back to Hydra once the job starts.
 
-Left out: Lightning's advertisement for its cloud logger, its note on TPUs, its warning on a GPU machine that the GPU
-is not used (a CPU run here is a choice: the seed's two instances train faster on the CPU; the note "GPU available:
-True (cuda), used: False" stays), and, in the package's __init__, a warning about Lightning's own code that a user
-cannot act on.
+Left out: Lightning's advertisement for its cloud logger, its note on TPUs, its advice on a GPU with Tensor Cores to
+let float32 matrix products run in TF32 (see UNSAID), its warning on a GPU machine that the GPU is not used (a CPU
+run here is a choice: the seed's two instances train faster on the CPU; the note "GPU available: True (cuda), used:
+False" stays), and two warnings that a user cannot act on (UNHEEDED).
 """
 
 import logging
@@ -18,8 +18,36 @@ from contextlib import contextmanager
 from hydra.experimental.callback import Callback
 
 LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric")
-# Lightning's notes that say nothing to a user of this project: its advertisements, and TPUs (cpu or gpu here)
-UNSAID = ("💡 Tip:", "TPU available:")
+# Where Lightning's notes (rank_zero_info) go: the logger of whichever of its two packages was imported last
+NOTES = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+# Lightning's notes that say nothing to a user of this project: its advertisements, TPUs (cpu or gpu here), and on a
+# GPU with Tensor Cores its advice to set torch.set_float32_matmul_precision("high"): float32 matrix products in
+# TF32, with 10 bits of mantissa instead of 23, would lose the very digits the seed's float32 lesson (cell 12) is
+# about. The project keeps torch's default, full float32.
+UNSAID = ("💡 Tip:", "TPU available:", "You are using a CUDA device")
+# Lightning's warnings, at every fit, that a user of this project cannot act on, and their categories
+UNHEEDED = (
+    # torch 2.10 and later: Lightning (2.6) uses torch's LeafSpec. Lightning's to change, not the user's.
+    (r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning),
+    # on a machine of more than two cores: the DataLoader has no worker processes. Its batches are slices of tensors
+    # already on the run's device (data.Instances): a worker would only copy them, and could not hand over CUDA
+    # tensors. Lightning's docs give this filter for it.
+    (r"The 'train_dataloader' does not have many workers", UserWarning),
+)
+
+
+def said(record):
+    """A logging filter: Lightning's notes but those in UNSAID."""
+    return not str(record.msg).startswith(UNSAID)
+
+
+def leave_out_unsaid():
+    """From now on, in this process, Lightning's notes in UNSAID are not said and its warnings in UNHEEDED not shown
+    (those from Lightning's code only). The package's __init__ calls this, so that every process of a run does."""
+    for message, category in UNHEEDED:
+        warnings.filterwarnings("ignore", message, category, r"lightning\.pytorch\.")
+    for name in NOTES:
+        logging.getLogger(name).addFilter(said)  # once: addFilter does not add a filter twice
 
 
 class RunLog(Callback):
@@ -47,11 +75,10 @@ def lightning_notes_held(let_out=True):
     `let_out`): building a Trainer prints them before it checks some of its arguments, and bad input gets its one
     line alone."""
     held = []
-    loggers = [logging.getLogger(f"lightning.{part}.utilities.rank_zero") for part in ("pytorch", "fabric")]
+    loggers = [logging.getLogger(name) for name in NOTES]
 
-    def hold(record):  # a filter that keeps the record (unless UNSAID) and lets nothing through
-        if not str(record.msg).startswith(UNSAID):
-            held.append(record)
+    def hold(record):  # a filter that keeps the record and lets nothing through (`said` has run before it)
+        held.append(record)
 
     for logger in loggers:
         logger.addFilter(hold)
