@@ -96,7 +96,6 @@ def test_a_full_batch_epoch_fetches_one_batch_object_not_rows(config, tmp_path, 
     assert fetched == [slice(0, 1000)] * 3  # one whole-data slice per epoch: a view, no per-row work
 
 
-
 @pytest.mark.parametrize(
     "engine, columns",
     [([], False), (["model.gradients=by_hand"], False), (["model.gradients=by_hand", "model.compile=true"], True)],
@@ -109,6 +108,7 @@ def test_the_data_is_held_by_rows_for_matrix_products_and_by_columns_for_the_fus
     for A, given in ((data.X, X5), (data.T, T5)):
         np.testing.assert_array_equal(A.numpy(), given)
         assert (A.T.is_contiguous(), A.is_contiguous()) == (columns, not columns)
+
 
 CSV_ERRORS = {
     "missing file": (None, "data.path: expected a CSV file, got {path} (no such file)"),
