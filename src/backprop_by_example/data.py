@@ -20,7 +20,8 @@ class TrainingData(L.LightningDataModule):
 
     Held row by row, as the matrix products X @ W and X.T @ grad_H_in read them best; with `columns`, column by
     column (input i of every instance, X[:, i], one run of memory), as the fused engine (torch_by_hand.Fused) reads
-    them, unit by unit. Either layout is a few percent slower for the other engines at 10^5 instances and more.
+    them, unit by unit. On this project's CPU, from 10^5 instances on, autograd's epoch on columns was 7-10% slower,
+    the fused step's on rows up to a third slower (float32).
     """
 
     def __init__(self, X, T, batch_size=None, shuffle=False, seed=0, dtype=torch.float64, columns=False):
