@@ -47,11 +47,11 @@ def benchmark_config():
 
 class Run:
     """`python scripts/<name>.py args` started in `cwd`: pid, poll, wait, send_signal and returncode as a Popen;
-    stdout and stderr, the text it wrote, once it has ended. Started by a ForkServer."""
+    stdout and stderr, the text it wrote (into files in `streams`), once it has ended. Started by a ForkServer."""
 
-    def __init__(self, server, name, args, cwd, env=None, file_size_limit=None):
+    def __init__(self, server, streams, name, args, cwd, env=None, file_size_limit=None):
         self.server, self.args, self.returncode = server, [f"scripts/{name}.py", *args], None
-        self.files = {stream: Path(tempfile.mkstemp(prefix=f"{name}-{stream}-")[1]) for stream in ("stdout", "stderr")}
+        self.files = {s: Path(tempfile.mkstemp(prefix=f"{name}-{s}-", dir=streams)[1]) for s in ("stdout", "stderr")}
         request = {
             "script": str(ROOT / "scripts" / f"{name}.py"), "args": list(args), "cwd": str(cwd), "env": env or {},
             "file_size_limit": file_size_limit, **{stream: str(path) for stream, path in self.files.items()},
@@ -104,11 +104,12 @@ class ForkServer:
 
 
 @pytest.fixture(scope="session")
-def start_script():
+def start_script(tmp_path_factory):
     """start_script(name, cwd, *args, env=None, file_size_limit=None): `python scripts/<name>.py args` started in
-    cwd -> Run. file_size_limit: no file it writes can grow beyond that many bytes (ulimit -f)."""
-    server = ForkServer()
-    yield lambda name, cwd, *args, **options: Run(server, name, args, cwd, **options)
+    cwd -> Run. file_size_limit: no file it writes can grow beyond that many bytes (ulimit -f). What the runs write
+    to stdout and stderr goes into pytest's temporary directory, which pytest clears of all but its last few."""
+    server, streams = ForkServer(), tmp_path_factory.mktemp("streams")
+    yield lambda name, cwd, *args, **options: Run(server, streams, name, args, cwd, **options)
     server.close()
 
 
