@@ -13,6 +13,8 @@ import time
 from lightning.pytorch.callbacks.progress import ProgressBar
 from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
+from backprop_by_example.console import NOTES
+
 log = logging.getLogger(__name__)
 
 
@@ -85,8 +87,9 @@ class Live:
         self.tqdm = Tqdm(total=total, initial=done, desc="Training", unit="epoch", dynamic_ncols=True,
                          file=sys.stdout, smoothing=0)  # fmt: skip
         self.seconds, self.next = seconds, time.monotonic()
-        self.notes = logging.getLogger("lightning.pytorch.utilities.rank_zero")
-        self.notes.addFilter(self.clear_line)
+        self.notes = [logging.getLogger(name) for name in NOTES]  # where Lightning's notes go
+        for logger in self.notes:
+            logger.addFilter(self.clear_line)
 
     def update(self, loss):
         now = time.monotonic()
@@ -107,7 +110,8 @@ class Live:
 
     def close(self, loss=None):
         """Ends the bar's line with its last state (the loss of the last epoch, if given); again: nothing."""
-        self.notes.removeFilter(self.clear_line)
+        for logger in self.notes:
+            logger.removeFilter(self.clear_line)
         if loss is not None and not self.tqdm.disable:
             self.show(loss)
         self.tqdm.close()
