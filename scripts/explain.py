@@ -6,9 +6,9 @@ from pathlib import Path
 
 import hydra
 
-from backprop_by_example import picture
-from backprop_by_example.config import Format, one_line_errors, user_path
-from backprop_by_example.explain import instance, stage_pictures, tables, walkthrough
+from backprop_by_example.pictures import picture
+from backprop_by_example.run.config import Format, one_line_errors, user_path
+from backprop_by_example.pictures.explain import instance, stage_pictures, tables, walkthrough
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="explain")

@@ -8,9 +8,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_original_cwd
 
-from backprop_by_example.config import one_line_errors  # importing it registers the structured configs
-from backprop_by_example.stopping import Stopped
-from backprop_by_example.training import continue_command, report, shown_path, train
+from backprop_by_example.run.config import one_line_errors  # importing it registers the structured configs
+from backprop_by_example.run.stopping import Stopped
+from backprop_by_example.run.training import continue_command, report, shown_path, train
 
 log = logging.getLogger(__name__)
 

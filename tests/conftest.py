@@ -11,7 +11,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-import backprop_by_example.config  # noqa: F401  (registers the structured configs)
+import backprop_by_example.run.config  # noqa: F401  (registers the structured configs)
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]

@@ -28,7 +28,7 @@ import tensorboard  # noqa: E402, F401
 import torch  # noqa: E402
 import torch.utils.tensorboard  # noqa: E402, F401
 
-import backprop_by_example.training  # noqa: E402, F401
+import backprop_by_example.run.training  # noqa: E402, F401
 
 # Where there is an NVIDIA driver, ask NVML once here (it does not start CUDA) and keep it open: a driver without its
 # persistence daemon otherwise wakes the GPU anew in every child that asks whether there is one (Lightning does).

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from backprop_by_example.training import train
+from backprop_by_example.run.training import train
 
 pytestmark = pytest.mark.slow
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from backprop_by_example.benchmark import crossover
-from backprop_by_example.config import ConfigError, check_benchmark
+from backprop_by_example.run.benchmark import crossover
+from backprop_by_example.run.config import ConfigError, check_benchmark
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 import pytest
 
-from backprop_by_example.config import ConfigError, check
-from backprop_by_example.training import build
+from backprop_by_example.run.config import ConfigError, check
+from backprop_by_example.run.training import build
 
 CASES = {
     "W not a number": ("model.W=[[1,a],[3,4]]", "model.W: expected finite numbers, got 'a' at [0][1]"),

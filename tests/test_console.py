@@ -10,9 +10,10 @@ import pytest
 import torch
 
 import seed_printed as seed
-from backprop_by_example import by_hand, console
-from backprop_by_example.progress import EpochBar, Lines, Live
-from backprop_by_example.training import build, train
+from backprop_by_example import by_hand
+from backprop_by_example.run import console
+from backprop_by_example.run.progress import EpochBar, Lines, Live
+from backprop_by_example.run.training import build, train
 
 
 class Terminal(io.StringIO):
@@ -62,7 +63,7 @@ def test_a_note_while_the_bar_is_open_takes_the_bars_line_and_the_bar_ends_with_
 
 
 def test_in_a_file_a_line_every_tenth_of_the_epochs_and_none_for_a_short_run(caplog):
-    caplog.set_level(logging.INFO, logger="backprop_by_example.progress")
+    caplog.set_level(logging.INFO, logger="backprop_by_example.run.progress")
     lines = Lines(total=1000, done=0, seconds=0)  # as if each epoch took long enough
     for _ in range(1000):
         lines.update(torch.tensor(0.25))

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import seed_printed as seed
-from backprop_by_example.training import train
+from backprop_by_example.run.training import train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

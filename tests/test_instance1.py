@@ -7,7 +7,7 @@ import torch
 import seed_printed as seed
 from backprop_by_example import by_hand, tape
 from backprop_by_example.network import squared_error
-from backprop_by_example.training import build
+from backprop_by_example.run.training import build
 
 FORWARD = ["h_in", "h_out", "y_in", "y_out", "e"]
 PER_INSTANCE_GRADS = ["grad_y_out", "grad_y_in", "grad_h_out", "grad_h_in", "grad_x"]

@@ -12,8 +12,8 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 import seed_printed as seed
 from backprop_by_example import by_hand
-from backprop_by_example.config import ConfigError
-from backprop_by_example.training import build, train
+from backprop_by_example.run.config import ConfigError
+from backprop_by_example.run.training import build, train
 from overrides import matrix
 
 FAST = "log.details=false"

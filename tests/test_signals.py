@@ -13,8 +13,9 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import seed_printed as seed
-from backprop_by_example import by_hand, training
-from backprop_by_example.stopping import Stopped, StopRequest
+from backprop_by_example import by_hand
+from backprop_by_example.run import training
+from backprop_by_example.run.stopping import Stopped, StopRequest
 from conftest import QUIET
 from overrides import matrix
 

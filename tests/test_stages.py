@@ -8,7 +8,7 @@ import pytest
 
 import seed_printed as seed
 from backprop_by_example import by_hand
-from backprop_by_example.stages import numbers, stages
+from backprop_by_example.pictures.stages import numbers, stages
 
 ORDER = ["forward", "error", "output_sigmoid", "grad_V", "grad_h_out", "hidden_sigmoid", "grad_W"]
 ADDS = {  # stage -> the quantities it adds, at units or (grad) on the edges of a layer

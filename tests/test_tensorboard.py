@@ -16,7 +16,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 import seed_printed as seed
 from backprop_by_example import by_hand
-from backprop_by_example.training import train
+from backprop_by_example.run.training import train
 from overrides import matrix
 
 EPOCHS, EVERY = 5, 2

@@ -7,8 +7,8 @@ import torch
 
 import seed_printed as seed
 from backprop_by_example import by_hand
-from backprop_by_example.config import ConfigError
-from backprop_by_example.training import build, train
+from backprop_by_example.run.config import ConfigError
+from backprop_by_example.run.training import build, train
 from overrides import matrix
 
 FAST = "log.details=false"
@@ -150,7 +150,7 @@ def test_a_float16_update_whose_scaled_gradients_overflow_is_skipped_and_reporte
     Here on the CPU with the same plugin that Lightning puts in place on CUDA."""
     from lightning.pytorch.plugins import MixedPrecision
 
-    from backprop_by_example.training import report
+    from backprop_by_example.run.training import report
 
     grad_y_out = by_hand.backprop(seed.X, seed.T, seed.W, seed.V).grad_y_out
     assert np.abs(grad_y_out).max() * 2**16 > np.finfo(np.float16).max > np.abs(grad_y_out).max() * 2**15

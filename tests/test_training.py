@@ -6,7 +6,7 @@ import torch
 
 import seed_printed as seed
 from backprop_by_example import by_hand
-from backprop_by_example.training import build, train
+from backprop_by_example.run.training import build, train
 
 
 def assert_printed(got, printed):

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from backprop_by_example.config import ConfigError, user_path
+from backprop_by_example.run.config import ConfigError, user_path
 
 
 class TrainingData(L.LightningDataModule):

@@ -25,10 +25,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from backprop_by_example import by_hand, torch_by_hand
-from backprop_by_example.config import BENCHMARK_DTYPES as DTYPES
+from backprop_by_example.run.config import BENCHMARK_DTYPES as DTYPES
 from backprop_by_example.data import Batches, Instances, TrainingData
 from backprop_by_example.network import Network, squared_error
-from backprop_by_example.training import build
+from backprop_by_example.run.training import build
 
 
 def problem(n, seed=0):

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from lightning.fabric.connector import _convert_precision_to_unified_args
 
-from backprop_by_example.config import ConfigError, expect, user_path
+from backprop_by_example.run.config import ConfigError, expect, user_path
 
 
 class Saved(NamedTuple):

@@ -14,7 +14,7 @@ from matplotlib.image import imsave
 from PIL import Image
 
 from backprop_by_example import by_hand
-from backprop_by_example.stages import numbers, short
+from backprop_by_example.pictures.stages import numbers, short
 
 POSITIVE, NEGATIVE = "#c0392b", "#2e6fb7"
 HIGHLIGHT = "#e69f00"  # what a stage of the backward pass added

@@ -16,16 +16,16 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
-from backprop_by_example import resume, trainer_args
-from backprop_by_example.checkpoint import LastCheckpoint, progress
-from backprop_by_example.config import ConfigError, check, check_instance, plain, user_path
-from backprop_by_example.console import lightning_notes_held
+from backprop_by_example.run import resume, trainer_args
+from backprop_by_example.run.checkpoint import LastCheckpoint, progress
+from backprop_by_example.run.config import ConfigError, check, check_instance, plain, user_path
+from backprop_by_example.run.console import lightning_notes_held
 from backprop_by_example.data import Batches, TrainingData, load
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.network import initial_weights, squared_error
-from backprop_by_example.progress import EpochBar
-from backprop_by_example.stopping import Stopped, end_process_group
-from backprop_by_example.tensorboard_log import BackpropLog, hparams
+from backprop_by_example.run.progress import EpochBar
+from backprop_by_example.run.stopping import Stopped, end_process_group
+from backprop_by_example.log.tensorboard_log import BackpropLog, hparams
 
 MAX_INSTANCES_IN_SUMMARY = 10_000  # beyond, summary.json holds null for the per-instance outputs and losses
 

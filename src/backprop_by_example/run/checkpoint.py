@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lightning.pytorch.callbacks import Checkpoint
 
-from backprop_by_example.stopping import StopRequest
+from backprop_by_example.run.stopping import StopRequest
 
 
 class LastCheckpoint(Checkpoint):

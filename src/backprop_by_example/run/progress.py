@@ -13,7 +13,7 @@ import time
 from lightning.pytorch.callbacks.progress import ProgressBar
 from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
-from backprop_by_example.console import NOTES
+from backprop_by_example.run.console import NOTES
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from tensorboard.compat.proto.summary_pb2 import Summary
 
-from backprop_by_example import picture
+from backprop_by_example.pictures import picture
 from backprop_by_example.network import weight_names
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backprop_by_example import by_hand, picture, stages, tape, torch_by_hand
-from backprop_by_example.config import (
+from backprop_by_example import by_hand, tape, torch_by_hand
+from backprop_by_example.pictures import picture, stages
+from backprop_by_example.run.config import (
     ExplainConfig,
     check_instance,
     check_keys,
@@ -23,7 +24,7 @@ from backprop_by_example.config import (
 )
 from backprop_by_example.data import load
 from backprop_by_example.network import Network, squared_error, weight_names
-from backprop_by_example.training import start_weights
+from backprop_by_example.run.training import start_weights
 
 FORWARD = [
     ("h_in", "x @ W"),

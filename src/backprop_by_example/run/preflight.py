@@ -18,7 +18,7 @@ from hydra.utils import get_method
 from lightning.pytorch.strategies import StrategyRegistry
 from omegaconf import OmegaConf
 
-from backprop_by_example.config import ConfigError, check_writable
+from backprop_by_example.run.config import ConfigError, check_writable
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 

@@ -1,0 +1,1 @@
+"""What a run writes for TensorBoard: the loss, every weight and gradient, the pictures."""

@@ -1,0 +1,1 @@
+"""The run's plumbing: config schemas and checks, building and fitting, checkpoints, resume, stopping, console."""
