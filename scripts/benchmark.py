@@ -9,7 +9,7 @@ import torch
 from hydra import compose
 
 from backprop_by_example.run.benchmark import CROSSOVER_HEADER, HEADER, crossover, end_to_end, epoch_table
-from backprop_by_example.run.config import check_benchmark, one_line_errors  # importing it registers the configs
+from backprop_by_example.run.config import check_benchmark, one_line_errors, register
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="benchmark")
@@ -56,4 +56,5 @@ def main(cfg):
 
 
 if __name__ == "__main__":
+    register()
     main()

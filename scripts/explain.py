@@ -7,7 +7,7 @@ from pathlib import Path
 import hydra
 
 from backprop_by_example.pictures import picture
-from backprop_by_example.run.config import Format, one_line_errors, user_path
+from backprop_by_example.run.config import Format, one_line_errors, register, user_path
 from backprop_by_example.pictures.explain import instance, stage_pictures, tables, walkthrough
 
 
@@ -34,4 +34,5 @@ def main(cfg):
 
 
 if __name__ == "__main__":
+    register()
     main()

@@ -8,7 +8,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_original_cwd
 
-from backprop_by_example.run.config import one_line_errors  # importing it registers the structured configs
+from backprop_by_example.run.config import one_line_errors, register
 from backprop_by_example.run.stopping import Stopped
 from backprop_by_example.run.training import continue_command, report, shown_path, train
 
@@ -32,4 +32,5 @@ def main(cfg):
 
 
 if __name__ == "__main__":
+    register()
     main()

@@ -11,7 +11,9 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-import backprop_by_example.run.config  # noqa: F401  (registers the structured configs)
+from backprop_by_example.run.config import register
+
+register()  # the structured configs and ${pid:}, as the scripts do
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]

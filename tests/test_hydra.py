@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-import backprop_by_example.run.config  # noqa: F401  (registers ${pid:})
 import seed_printed as seed
 from backprop_by_example import by_hand
 

@@ -22,9 +22,3 @@ Where each of the seed's ideas lives:
     explain         cells 2-14 for any weights: every value, five engines' gradients, the stage pictures
     benchmark       where the time goes: numpy, plain PyTorch, this project and bare Lightning
 """
-
-from backprop_by_example.run.console import leave_out_unsaid
-
-# Lightning's messages that say nothing to a user of this project (console.UNSAID, console.UNHEEDED): left out in every
-# process of a run (ddp_spawn's workers import this too)
-leave_out_unsaid()

@@ -16,6 +16,7 @@ import warnings
 from contextlib import contextmanager
 
 from hydra.experimental.callback import Callback
+from lightning.pytorch.callbacks import Callback as LightningCallback
 
 LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric")
 # Where Lightning's notes (rank_zero_info) go: the logger of whichever of its two packages was imported last
@@ -43,11 +44,19 @@ def said(record):
 
 def leave_out_unsaid():
     """From now on, in this process, Lightning's notes in UNSAID are not said and its warnings in UNHEEDED not shown
-    (those from Lightning's code only). The package's __init__ calls this, so that every process of a run does."""
+    (those from Lightning's code only). A run calls it as it starts (training.build), and `Unsaid` in every further
+    process of the fit."""
     for message, category in UNHEEDED:
         warnings.filterwarnings("ignore", message, category, r"lightning\.pytorch\.")
     for name in NOTES:
         logging.getLogger(name).addFilter(said)  # once: addFilter does not add a filter twice
+
+
+class Unsaid(LightningCallback):
+    """`leave_out_unsaid` in every process of a fit: a worker that ddp_spawn starts is a fresh interpreter."""
+
+    def setup(self, trainer, module, stage):
+        leave_out_unsaid()
 
 
 class RunLog(Callback):

@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 from backprop_by_example.run import resume, trainer_args
 from backprop_by_example.run.checkpoint import LastCheckpoint, progress
 from backprop_by_example.run.config import ConfigError, check, check_instance, plain, user_path
-from backprop_by_example.run.console import lightning_notes_held
+from backprop_by_example.run.console import Unsaid, lightning_notes_held, leave_out_unsaid
 from backprop_by_example.data import Batches, TrainingData, load
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.network import initial_weights, squared_error
@@ -85,6 +85,7 @@ def check_job(cfg):
 
 def build(cfg, run_dir):
     """The Trainer, the module and the data for `cfg`, logging and checkpointing into `run_dir`."""
+    leave_out_unsaid()
     X, T, W, V = checked(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     tensorboard = cfg.trainer.get("logger", True) and not cfg.trainer.get("fast_dev_run")
@@ -93,6 +94,7 @@ def build(cfg, run_dir):
         LastCheckpoint(Path(run_dir) / "checkpoints" / "last.ckpt", cfg.checkpoint.every_n_epochs),
         *([BackpropLog(run_dir, **OmegaConf.to_container(cfg.log))] if tensorboard else []),
         *([EpochBar()] if cfg.trainer.enable_progress_bar else []),  # in place of Lightning's bar per epoch
+        Unsaid(),
     ]
     # the hparams go in at the end, with the final loss as their metric (see `train`)
     logger = TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False)
