@@ -15,11 +15,11 @@ from omegaconf import OmegaConf
 
 def state():
     loggers = {"": logging.root, **logging.root.manager.loggerDict}
+    set_up = lambda l: isinstance(l, logging.Logger) and (l.handlers or l.filters or not l.propagate)
     return {
         "warning filters": [repr(f) for f in warnings.filters],
         "loggers": {name: [[repr(h) for h in logger.handlers], [repr(f) for f in logger.filters], logger.propagate]
-                    for name, logger in loggers.items()
-                    if isinstance(logger, logging.Logger) and (logger.handlers or logger.filters or not logger.propagate)},
+                    for name, logger in loggers.items() if set_up(logger)},
         "configs": sorted(ConfigStore.instance().repo),
         "pid resolver": OmegaConf.has_resolver("pid"),
     }
