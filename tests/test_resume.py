@@ -2,6 +2,7 @@
 the batches), refuses in one line what cannot, and runs repeat exactly. (Signals: test_signals.py.)"""
 
 import json
+import warnings
 
 import lightning as L
 import numpy as np
@@ -12,6 +13,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 import seed_printed as seed
 from backprop_by_example import by_hand
+from backprop_by_example.run import resume
 from backprop_by_example.run.config import ConfigError
 from backprop_by_example.run.training import build, train
 from overrides import matrix
@@ -198,3 +200,15 @@ def test_a_file_that_is_not_a_checkpoint_of_this_project_is_refused(config, tmp_
         with pytest.raises(ConfigError) as refused:
             build(config(f"ckpt_path={path}"), tmp_path / "run")
         assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("short", sorted(resume.SHORT_PRECISIONS))
+def test_a_short_precision_name_runs_what_its_full_name_runs_in_lightning(short):
+    """A checkpoint holds the full name; a resume may give the short one (`trainer.precision=64`)."""
+    ran = {}
+    for name in (short, resume.SHORT_PRECISIONS[short]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # 16-mixed on the CPU: Lightning says it runs bf16-mixed
+            trainer = L.Trainer(precision=name, accelerator="cpu", logger=False, enable_checkpointing=False)
+        ran[name] = str(trainer.precision)
+    assert ran[short] == ran[resume.SHORT_PRECISIONS[short]]

@@ -12,7 +12,6 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from lightning.fabric.connector import _convert_precision_to_unified_args
 
 from backprop_by_example.run.config import ConfigError, expect, user_path
 
@@ -95,9 +94,10 @@ def check(cfg, saved, instances):
             expect(cfg.seed == plan["seed"], "seed", f"{plan['seed']} {mid}", cfg.seed)
 
 
+# Lightning's short names for its precisions (the Trainer's documented values); a checkpoint holds the long one
+SHORT_PRECISIONS = {"64": "64-true", "32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed"}
+
+
 def unified_precision(precision):
-    """Lightning's name for a precision ('64' is '64-true'), or a ConfigError in Lightning's words."""
-    try:
-        return str(_convert_precision_to_unified_args(precision))
-    except ValueError as error:
-        raise ConfigError(f"trainer: {error}") from None
+    """Lightning's full name of a precision: '64' (or 64) is '64-true'."""
+    return SHORT_PRECISIONS.get(str(precision), str(precision))
