@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from backprop_by_example.run.benchmark import crossover
 from backprop_by_example.run.config import ConfigError, check_benchmark
 
 
@@ -48,9 +47,3 @@ def test_benchmark_script_times_numpy_torch_the_project_and_bare_lightning_for_e
         assert (row["numpy_s"] is None) == (row["precision"] == "32-true")
     assert result["end_to_end"] is None and result["crossover"] == []
 
-
-@pytest.mark.slow
-def test_crossover_times_both_forms_of_the_fused_step():
-    rows = crossover(64, [3], "cpu", "64-true", steps=1)  # each width compiles twice: seconds
-    assert [(row["n"], row["hidden"]) for row in rows] == [(64, 3)]
-    assert all(row["units_ms"] > 0 and row["matrices_ms"] > 0 for row in rows)

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+import torch
 
 from backprop_by_example import by_hand, tape
+from backprop_by_example.module import BackpropModule
 
 
 def random_problem(seed, n=3, dims=(2, 2, 2)):
@@ -55,3 +57,21 @@ def test_gradient_of_a_batch_is_the_sum_of_per_instance_gradients():
     singles = [by_hand.backprop(X[i : i + 1], T[i : i + 1], W, V) for i in range(len(X))]
     np.testing.assert_allclose(batch.grad_W, sum(s.grad_W for s in singles), rtol=1e-12)
     np.testing.assert_allclose(batch.grad_V, sum(s.grad_V for s in singles), rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_modules_loss_has_the_hand_derived_loss_and_gradients_for_random_weights(seed):
+    """What Lightning trains on (module.loss, autograd's backward) is the seed's summed loss and its gradients."""
+    X, T, W, V = random_problem(seed, n=3, dims=(3, 4, 2))
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # as Lightning's trainer.init_module() does for 64-true
+    try:
+        module = BackpropModule(W.tolist(), V.tolist(), lr=0.5)
+    finally:
+        torch.set_default_dtype(default)
+    loss = module.loss(torch.tensor(X), torch.tensor(T))
+    loss.backward()
+    expected = by_hand.backprop(X, T, W, V)
+    assert loss.item() == pytest.approx(expected.loss.sum(), rel=1e-14)
+    np.testing.assert_allclose(module.net.W.grad.numpy(), expected.grad_W, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(module.net.V.grad.numpy(), expected.grad_V, rtol=1e-12, atol=1e-15)

@@ -189,7 +189,7 @@ def crossover(n, widths, device, precision, steps=20):
             row = {"n": n, "hidden": width}
             for form, threshold in (("units_ms", 10**9), ("matrices_ms", 0)):
                 torch_by_hand.SMALL = threshold  # read while the step is traced
-                torch._dynamo.reset()
+                torch.compiler.reset()
                 step = torch.compile(torch_by_hand.loss_and_gradients, dynamic=False)
                 times = _step_times(step, X, T, W, V, steps, device)
                 row[form], row[form.replace("_ms", "_compile_s")] = 1e3 * statistics.median(times[2:]), times[0]
@@ -202,7 +202,7 @@ def crossover(n, widths, device, precision, steps=20):
             )
     finally:
         torch_by_hand.SMALL = small
-        torch._dynamo.reset()
+        torch.compiler.reset()
     return rows
 
 
