@@ -22,7 +22,7 @@ from backprop_by_example.config import ConfigError, check, check_instance, plain
 from backprop_by_example.console import lightning_notes_held
 from backprop_by_example.data import Batches, TrainingData, load
 from backprop_by_example.module import BackpropModule
-from backprop_by_example.network import initial_weights, squared_error
+from backprop_by_example.network import initial_weights
 from backprop_by_example.progress import EpochBar
 from backprop_by_example.stopping import Stopped, end_process_group
 from backprop_by_example.tensorboard_log import BackpropLog, hparams
@@ -127,9 +127,8 @@ def train(cfg, run_dir):
 
     net = module.net
     X, T = (a.to(net.W) for a in (data.X, data.T))
-    with torch.no_grad():
-        Y = net(X)
-    losses = squared_error(Y, T)
+    with trainer.precision_plugin.forward_context():  # as the log's point after the last update
+        Y, losses = module.outputs_as_trained(X, T)
     per_instance = len(X) <= MAX_INSTANCES_IN_SUMMARY
     summary = {
         "W": net.W.tolist(),
