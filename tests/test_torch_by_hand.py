@@ -108,3 +108,16 @@ def test_the_fused_compiled_step_stays_exact_with_a_smaller_last_batch(config, t
     W, V = by_hand.train(X, T, seed.W, seed.V, seed.lr, 5, batch_size=2)
     np.testing.assert_allclose(summary["W"], W, rtol=0, atol=1e-12)
     np.testing.assert_allclose(summary["V"], V, rtol=0, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_the_fused_engine_computes_in_float32_under_bf16_mixed_also_as_matrices(config, tmp_path, device):
+    """2-8-2, wider than SMALL: the matrix form, whose products autocast would run in bf16 (2**-8 off each). After 20
+    epochs the weights are the float64 oracle's to float32's rounding: 2**-23 relative an update, weights up to 2.4."""
+    X, T, W, V = (A.round(4) for A in random_problem(10, (2, SMALL + 4, 2), seed=3))
+    values = [matrix("model.W", W), matrix("model.V", V), matrix("data.X", X), matrix("data.T", T)]
+    wide = [f"model.hidden_dim={SMALL + 4}", "trainer.precision=bf16-mixed", "trainer.max_epochs=20"]
+    summary = train(config(device, FAST, BY_HAND, "model.compile=true", *wide, *values), tmp_path)
+    W_end, V_end = by_hand.train(X, T, W, V, seed.lr, 20)
+    np.testing.assert_allclose(summary["W"], W_end, rtol=0, atol=20 * 2**-23 * 2.4)
+    np.testing.assert_allclose(summary["V"], V_end, rtol=0, atol=20 * 2**-23 * 2.4)

@@ -1,5 +1,7 @@
 """The LightningModule: the seed's network, summed squared error, plain SGD."""
 
+from contextlib import nullcontext
+
 import lightning as L
 import torch
 
@@ -62,6 +64,14 @@ class BackpropModule(L.LightningModule):
         """Y = net(X) and each instance's loss sum((y - t)**2)."""
         Y = self.net(X)
         return Y, squared_error(Y, T)
+
+    def outputs_as_trained(self, X, T):
+        """Y and each instance's loss as the training step computes them, eagerly, without gradients; called under
+        the precision's forward_context, as the step is: in autocast, but for the fused engine, which computes in the
+        weights' dtype whatever the precision (torch_by_hand.Fused)."""
+        fused = torch_by_hand.without_autocast(X.device) if self.reads_columns else nullcontext()
+        with torch.no_grad(), fused:
+            return self.outputs_and_losses(X, T)
 
     def autograd_loss(self, X, T):
         """Summed over the batch, so its gradient is the sum of the per-instance gradients (seed cells 23-24)."""

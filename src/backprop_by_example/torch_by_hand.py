@@ -13,7 +13,8 @@ autograd inside. Lightning calls `loss.backward()` as for any loss, so automatic
 accumulation, DDP's averaging, precision and checkpoints work as they do with autograd.
 
 `Fused` is the same arithmetic for `model.compile=true`: loss and both gradients worked out together, compiled into a
-few passes over the data. For a narrow net (at most SMALL units a layer) it is written as the seed's cells 2-7, one
+few passes over the data, in the weights' dtype whatever the precision (autocast off: float32 under the mixed
+precisions, for either form). For a narrow net (at most SMALL units a layer) it is written as the seed's cells 2-7, one
 unit at a time (h1_in = w11 x1 + w21 x2, ...), each unit a column of instances: only elementwise arithmetic and sums
 over instances, which the compiler fuses into one loop along the instances. The matrix form would loop over a layer's
 two units innermost, too short to vectorize.
@@ -105,7 +106,14 @@ class Fused:
         self.step = torch.compile(loss_and_gradients, dynamic=False)
 
     def __call__(self, X, T, W, V):
-        return _Worked.apply(X, T, W, V, self.step)
+        with without_autocast(X.device):
+            return _Worked.apply(X, T, W, V, self.step)
+
+
+def without_autocast(device):
+    """The fused engine's arithmetic: every tensor in its own dtype (the weights'), whatever autocast the precision
+    sets. Else the matrix form's products would run in bf16 under bf16-mixed, and the unit form's (elementwise) not."""
+    return torch.autocast(device.type, enabled=False)
 
 
 class _Worked(torch.autograd.Function):

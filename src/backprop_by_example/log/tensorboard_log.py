@@ -54,6 +54,7 @@ class BackpropLog(Callback):
         self.every = 1  # trainer.log_every_n_steps
         self.whole = False  # whether every update sees all instances (one batch per update, DDP's shares summed)
         self.per_instance = False  # and the data set is small enough for per-instance values
+        self.from_step = False  # and the training step gives them, in instance order
         self.tags = []  # the scalars' tags, in the order of each update's values
         self.X, self.T = None, None  # the data, on the module's device
         self.dtype = None  # the weights': every value is written in it
@@ -75,10 +76,12 @@ class BackpropLog(Callback):
         self.whole = whole_epoch and -(-batches // trainer.accumulate_grad_batches) == 1
         self.X, self.T = (A.to(module.device) for A in (trainer.datamodule.X, trainer.datamodule.T))
         self.per_instance = self.details and self.whole and len(self.T) <= self.max_instances
-        # the training step's outputs are the instances' when an update is one batch, the data in order, on one
-        # process: then it returns them (and each update's values need no pass of their own)
+        # Where they are logged, the autograd step trains on the per-instance losses (compiled, if it is): its loss
+        # is their sum. They are the instances' when an update is one batch, the data in order, on one process:
+        # then the log takes them from the step; else from an eager pass of the same arithmetic (outputs_and_losses)
+        module.keep_outputs = self.per_instance and module.with_outputs
         one_batch = batches == 1 and trainer.world_size == 1 and not trainer.datamodule.shuffle
-        module.keep_outputs = self.per_instance and one_batch and module.with_outputs
+        self.from_step = module.keep_outputs and one_batch
         matrices = self.matrices(module) if self.details else []
         self.scalars = [A for _, A in matrices if self.as_scalars(A)]
         self.histograms = [(letter, A) for letter, A in matrices if not self.as_scalars(A)]
@@ -99,9 +102,9 @@ class BackpropLog(Callback):
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx):
         """Each instance's values before a logged update, where the training step's outputs are not every instance's
-        in order (shuffled, accumulated, shared out to DDP's processes) or not there (the by_hand engine, a compiled
-        loss): a forward pass of their own."""
-        if self.per_instance and not module.keep_outputs and self.loss is None and self.step % self.every == 0:
+        in order (shuffled, accumulated, shared out to DDP's processes) or not there (the by_hand engines): a forward
+        pass of their own."""
+        if self.per_instance and not self.from_step and self.loss is None and self.step % self.every == 0:
             if trainer.is_global_zero:
                 self.instance_values = [self.outputs_and_losses(trainer, module)]
 
@@ -120,7 +123,7 @@ class BackpropLog(Callback):
             grads = [A.grad for A in self.scalars]
             if self.histograms:
                 self.log_histograms(trainer)
-            if outputs["outputs"] is not None:  # the training step's own forward pass (keep_outputs)
+            if self.from_step:  # the training step's own forward pass
                 Y, losses = outputs["outputs"]
                 self.instance_values = [losses, Y]
             self.pending.append((self.step, [self.loss, *self.weights, *grads, *self.instance_values]))
@@ -175,13 +178,11 @@ class BackpropLog(Callback):
             trainer.logger.experiment.flush()
 
     def outputs_and_losses(self, trainer, module):
-        """Each instance's loss, then its outputs, in the training step's arithmetic (autocast included). Where the
-        training step gives them (`keep_outputs`), by its own function: compiled, if it is, and called with gradients
-        on as there, so that it is the same compiled graph; else eagerly."""
-        forward = module.step_outputs if module.keep_outputs else module.outputs_and_losses
-        with torch.set_grad_enabled(module.keep_outputs), trainer.precision_plugin.forward_context():
-            Y, losses = forward(self.X, self.T)
-        return torch.cat([losses, Y.flatten()]).detach().to(module.net.W.dtype)
+        """Each instance's loss, then its outputs, in the training step's arithmetic, eagerly (as summary.json has
+        them: module.outputs_as_trained): where the training step does not return them, and after the last update."""
+        with trainer.precision_plugin.forward_context():
+            Y, losses = module.outputs_as_trained(self.X, self.T)
+        return torch.cat([losses, Y.flatten()]).to(module.net.W.dtype)
 
     def write(self, trainer):
         """The pending updates' values as one TensorBoard event per update (a few tensor ops for all of them)."""

@@ -22,7 +22,7 @@ from backprop_by_example.run.config import ConfigError, check, check_instance, p
 from backprop_by_example.run.console import Unsaid, lightning_notes_held, leave_out_unsaid
 from backprop_by_example.data import Batches, TrainingData, load
 from backprop_by_example.module import BackpropModule
-from backprop_by_example.network import initial_weights, squared_error
+from backprop_by_example.network import initial_weights
 from backprop_by_example.run.progress import EpochBar
 from backprop_by_example.run.stopping import Stopped, end_process_group
 from backprop_by_example.log.tensorboard_log import BackpropLog, hparams
@@ -129,9 +129,8 @@ def train(cfg, run_dir):
 
     net = module.net
     X, T = (a.to(net.W) for a in (data.X, data.T))
-    with torch.no_grad():
-        Y = net(X)
-    losses = squared_error(Y, T)
+    with trainer.precision_plugin.forward_context():  # as the log's point after the last update
+        Y, losses = module.outputs_as_trained(X, T)
     per_instance = len(X) <= MAX_INSTANCES_IN_SUMMARY
     summary = {
         "W": net.W.tolist(),
