@@ -100,4 +100,4 @@ def unified_precision(precision):
     try:
         return str(_convert_precision_to_unified_args(precision))
     except ValueError as error:
-        raise ConfigError(f"trainer: {error}") from None
+        raise ConfigError(f"trainer.precision: {error}") from None
