@@ -3,6 +3,8 @@ traceback, not Lightning's banner first), exit status 1, no summary.json. A case
 members of each; the value checks themselves are tested one by one in test_config_check.py and elsewhere."""
 
 import json
+import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -43,6 +45,8 @@ def cases(files):
         "a Trainer argument of the wrong type": (["+trainer.accumulate_grad_batches=abc"], "trainer.accumulate_grad"),
         "a Trainer argument Lightning checks itself": (["+trainer.profiler=foo"], "trainer.profiler: When passing str"),
         "a plugin given as a name": (["+trainer.plugins=abc"], "trainer.plugins: expected an empty list or null, got"),
+        "a pickle as checkpoint": ([ckpt["pickle"]], "ckpt_path: expected a last.ckpt written by scripts/train.py"),
+        "a tensor as checkpoint": ([ckpt["tensor"]], "ckpt_path: expected a last.ckpt written by scripts/train.py"),
         "a setting that is none": (["+model.foo=1"], "model.foo: not a setting here; model has input_dim"),
         "a run dir under a regular file": (
             [f"hydra.run.dir={files['text']}/run"],
@@ -67,6 +71,8 @@ def files(config, tmp_path_factory):
     (root / "truncated.ckpt").write_bytes((root / "seed" / "checkpoints" / "last.ckpt").read_bytes()[:900])
     (root / "latin1.csv").write_bytes("x1,x2,t1,t2\n3,1,1,0 # \u00e9t\u00e9\n".encode("latin-1"))
     (root / "binary.csv").write_bytes(bytes(range(256)))
+    (root / "pickle.pkl").write_bytes(pickle.dumps({"W": [[0.1, 0.2], [0.3, 0.4]]}))
+    torch.save(torch.zeros(2, 2), root / "tensor.pt")
     return {
         "seed": root / "seed" / "checkpoints" / "last.ckpt",
         "wider": root / "wider" / "checkpoints" / "last.ckpt",
@@ -76,6 +82,8 @@ def files(config, tmp_path_factory):
         "latin1": root / "latin1.csv",
         "binary": root / "binary.csv",
         "dir": root,
+        "pickle": root / "pickle.pkl",
+        "tensor": root / "tensor.pt",
     }
 
 
@@ -93,8 +101,10 @@ def test_every_case_has_a_run(refused, files):
     assert set(refused) == set(cases(files))
 
 
-@pytest.mark.parametrize("case", cases({name: "FILE" for name in ("seed", "wider", "summary", "text", "truncated",
-                                                                   "latin1", "binary", "dir")}))  # fmt: skip
+FILES = ("seed", "wider", "summary", "text", "truncated", "latin1", "binary", "dir", "pickle", "tensor")
+
+
+@pytest.mark.parametrize("case", cases(dict.fromkeys(FILES, Path("FILE"))))
 def test_bad_input_stops_before_any_work_with_its_one_line(refused, files, case):
     status, stdout, stderr, run_dir = refused[case]
     line = cases(files)[case][1]
