@@ -3,6 +3,8 @@ traceback, not Lightning's banner first), exit status 1, no summary.json. A case
 members of each; the value checks themselves are tested one by one in test_config_check.py and elsewhere."""
 
 import json
+import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -34,12 +36,27 @@ def cases(files):
         "a directory as CSV": (["data=csv", f"data.path={files['dir']}"], "data.path: expected a CSV file, got"),
         "/dev/null as CSV": (["data=csv", "data.path=/dev/null"], "data.path: expected a CSV file, got /dev/null"),
         "a Trainer argument that is none": (["+trainer.foo=1"], "trainer.foo: expected an argument of lightning"),
-        "devices Lightning cannot use": (["trainer.devices=abc"], "trainer: `devices` selected with `CPUAccelerator`"),
-        "an accelerator without its package": (["trainer.accelerator=tpu"], "trainer: Requirement 'torch_xla"),
-        "a precision Lightning does not know": (["trainer.precision=8-true"], "trainer: Precision '8-true' is invalid"),
+        "devices Lightning cannot use": (["trainer.devices=abc"], "trainer.devices: `devices` selected with `CPUAccel"),
+        "an accelerator without its package": (["trainer.accelerator=tpu"], "trainer.accelerator: Requirement 'torch"),
+        "a strategy without its package": (["trainer.strategy=deepspeed"], "trainer.strategy: To use the `DeepSpeedS"),
+        "a time limit Lightning cannot read": (["+trainer.max_time=abc"], "trainer.max_time: `Timer(duration='abc')`"),
+        "a precision Lightning does not know": (["trainer.precision=8-true"], "trainer.precision: Precision '8-true'"),
         "a Trainer knob this project refuses": (["+trainer.overfit_batches=1"], "trainer.overfit_batches: not"),
         "a Trainer argument of the wrong type": (["+trainer.accumulate_grad_batches=abc"], "trainer.accumulate_grad"),
-        "a Trainer argument Lightning checks itself": (["+trainer.profiler=foo"], "trainer: When passing string value"),
+        "a Trainer argument Lightning checks itself": (["+trainer.profiler=foo"], "trainer.profiler: When passing str"),
+        "a plugin given as a name": (["+trainer.plugins=abc"], "trainer.plugins: expected an empty list or null, got"),
+        "a number for true or false": (["log.details=2"], "log.details: expected true or false, got 2"),
+        "a word for true or false": (["data.shuffle=yes"], "data.shuffle: expected true or false, got 'yes'"),
+        "a pickle as checkpoint": ([ckpt["pickle"]], "ckpt_path: expected a last.ckpt written by scripts/train.py"),
+        "a tensor as checkpoint": ([ckpt["tensor"]], "ckpt_path: expected a last.ckpt written by scripts/train.py"),
+        "too few epochs into the run dir of the checkpoint": (
+            [
+                f"hydra.run.dir={files['good']}",
+                f"ckpt_path={files['good'] / 'checkpoints' / 'last.ckpt'}",
+                "trainer.max_epochs=1",
+            ],
+            "trainer.max_epochs: expected at least 3, the epochs the checkpoint has",
+        ),
         "a setting that is none": (["+model.foo=1"], "model.foo: not a setting here; model has input_dim"),
         "a run dir under a regular file": (
             [f"hydra.run.dir={files['text']}/run"],
@@ -55,15 +72,20 @@ def cases(files):
 
 
 @pytest.fixture(scope="module")
-def files(config, tmp_path_factory):
-    """One bad file of each kind, and two good checkpoints that do not fit the default config."""
+def files(config, tmp_path_factory, start_train):
+    """One bad file of each kind, two good checkpoints that do not fit the default config, and the run dir of a good
+    run of scripts/train.py (its .hydra/ and train.log too)."""
     root = tmp_path_factory.mktemp("files")
+    good = start_train(root, f"hydra.run.dir={root / 'good'}", "log.details=false", "trainer.max_epochs=3")
     train(config("log.details=false", "trainer.max_epochs=3"), root / "seed")
     train(config("log.details=false", "model=random", "model.hidden_dim=3", "trainer.max_epochs=1"), root / "wider")
     (root / "text.txt").write_text("not a checkpoint\n")
     (root / "truncated.ckpt").write_bytes((root / "seed" / "checkpoints" / "last.ckpt").read_bytes()[:900])
     (root / "latin1.csv").write_bytes("x1,x2,t1,t2\n3,1,1,0 # \u00e9t\u00e9\n".encode("latin-1"))
     (root / "binary.csv").write_bytes(bytes(range(256)))
+    (root / "pickle.pkl").write_bytes(pickle.dumps({"W": [[0.1, 0.2], [0.3, 0.4]]}))
+    torch.save(torch.zeros(2, 2), root / "tensor.pt")
+    assert good.wait() == 0, good.stderr
     return {
         "seed": root / "seed" / "checkpoints" / "last.ckpt",
         "wider": root / "wider" / "checkpoints" / "last.ckpt",
@@ -73,11 +95,25 @@ def files(config, tmp_path_factory):
         "latin1": root / "latin1.csv",
         "binary": root / "binary.csv",
         "dir": root,
+        "pickle": root / "pickle.pkl",
+        "tensor": root / "tensor.pt",
+        "good": root / "good",
     }
 
 
+def contents(run_dir):
+    """{file: (bytes, modification time)} for every file under run_dir."""
+    return {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in run_dir.rglob("*") if path.is_file()}
+
+
 @pytest.fixture(scope="module")
-def refused(start_train, tmp_path_factory, files):
+def good_before(files):
+    """The good run's dir before any refused run."""
+    return contents(files["good"])
+
+
+@pytest.fixture(scope="module")
+def refused(start_train, tmp_path_factory, files, good_before):
     """Every case's run, all started at once."""
     runs = {}
     for case, (overrides, _) in cases(files).items():
@@ -90,8 +126,10 @@ def test_every_case_has_a_run(refused, files):
     assert set(refused) == set(cases(files))
 
 
-@pytest.mark.parametrize("case", cases({name: "FILE" for name in ("seed", "wider", "summary", "text", "truncated",
-                                                                   "latin1", "binary", "dir")}))  # fmt: skip
+FILES = ("seed", "wider", "summary", "text", "truncated", "latin1", "binary", "dir", "pickle", "tensor", "good")
+
+
+@pytest.mark.parametrize("case", cases(dict.fromkeys(FILES, Path("FILE"))))
 def test_bad_input_stops_before_any_work_with_its_one_line(refused, files, case):
     status, stdout, stderr, run_dir = refused[case]
     line = cases(files)[case][1]
@@ -99,6 +137,13 @@ def test_bad_input_stops_before_any_work_with_its_one_line(refused, files, case)
     assert stderr.startswith(f"Error: {line}") and stderr.count("\n") == 1, stderr  # one line, nothing else
     assert stdout == ""  # not even Lightning's banner
     assert not (run_dir / "summary.json").exists()
+
+
+def test_a_refused_run_into_the_dir_of_a_good_run_changes_none_of_its_files(refused, files, good_before):
+    """hydra.run.dir=<a finished run's dir>: Hydra would write its .hydra/ there before the run refuses its input."""
+    assert (files["good"] / ".hydra" / "overrides.yaml").is_file() and (files["good"] / "summary.json").is_file()
+    assert refused["too few epochs into the run dir of the checkpoint"][0] == 1
+    assert contents(files["good"]) == good_before
 
 
 def test_hydras_own_check_of_a_type_names_the_key_without_a_traceback(run_train, tmp_path):

@@ -85,7 +85,7 @@ def test_default_config_passes_the_check(config):
 
 
 def test_unsupported_precision_is_refused_by_lightnings_check(config, tmp_path):
-    with pytest.raises(ConfigError, match="^trainer: Precision '8-true' is invalid"):
+    with pytest.raises(ConfigError, match="^trainer.precision: Precision '8-true' is invalid"):
         build(config("trainer.precision=8-true"), tmp_path)
 
 

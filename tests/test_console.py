@@ -13,6 +13,7 @@ import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.data import TrainingData
 from backprop_by_example.module import BackpropModule
+from backprop_by_example.run import console
 from backprop_by_example.run.progress import EpochBar, Lines, Live
 from backprop_by_example.run.training import build, train
 
@@ -177,3 +178,27 @@ def test_on_a_machine_of_many_cores_lightnings_warning_that_the_dataloader_has_n
                 plain.fit(module, datamodule=TrainingData(cfg.data.X, cfg.data.T, dtype=torch.float32))
         workers = [w for w in shown if "does not have many workers" in str(w.message)]
         assert len(workers) == (0 if ours else 1)
+
+
+def test_on_a_machine_with_cudas_toolkit_but_no_gpu_torchs_note_as_a_compiled_run_starts_is_left_out(
+    monkeypatch, tmp_path
+):
+    """torch looks for CUDA's toolkit as model.compile=true starts, and where there is one but no GPU warns that it
+    found no CUDA runtime. Its warning, as torch says it (with the project's filters taken off), is not said in this
+    project's runs. _find_cuda_home is that look: private, called once as torch.utils.cpp_extension is imported."""
+    from torch.utils import cpp_extension
+
+    heard = []
+    handler = logging.Handler()
+    handler.emit = lambda record: heard.append(record.getMessage())
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    monkeypatch.setattr(logger, "handlers", [handler])  # torch's own handler: on its "torch" logger, not this one
+    monkeypatch.setenv("CUDA_HOME", str(tmp_path))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    console.leave_out_unsaid()
+    with monkeypatch.context() as bare:
+        bare.setattr(logger, "filters", [])
+        assert cpp_extension._find_cuda_home() == str(tmp_path)
+    assert heard == [f"No CUDA runtime is found, using CUDA_HOME='{tmp_path}'"]
+    cpp_extension._find_cuda_home()
+    assert len(heard) == 1

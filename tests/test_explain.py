@@ -110,6 +110,10 @@ def test_a_picture_that_cannot_be_written_is_refused_before_anything_is_printed(
     assert done.stdout == ""
 
 
+# A GIF keeps each frame's delay in hundredths of a second, in 16 bits (the GIF89a specification)
+GIF_DELAY = "a number of seconds from 0.01 to 655.35 (a GIF frame's delay)"
+
+
 @pytest.mark.parametrize(
     "override, expected",
     [
@@ -121,7 +125,13 @@ def test_a_picture_that_cannot_be_written_is_refused_before_anything_is_printed(
             "explain.stages={tmp}/no/such",
             "explain.stages: expected a directory for the stage pictures, got {tmp}/no/such",
         ),
-        ("explain.seconds_per_frame=0", "explain.seconds_per_frame: expected a number of seconds > 0, got 0.0"),
+        (
+            "explain.stages=/proc/nope",
+            "explain.stages: expected a directory for the stage pictures, got /proc/nope (No such file or directory)",
+        ),
+        ("explain.seconds_per_frame=0", f"explain.seconds_per_frame: expected {GIF_DELAY}, got 0.0"),
+        ("explain.seconds_per_frame=inf", f"explain.seconds_per_frame: expected {GIF_DELAY}, got inf"),
+        ("explain.seconds_per_frame=1e10", f"explain.seconds_per_frame: expected {GIF_DELAY}, got 10000000000.0"),
     ],
 )
 def test_stage_pictures_that_cannot_be_written_are_refused_before_anything_is_printed(
@@ -131,3 +141,4 @@ def test_stage_pictures_that_cannot_be_written_are_refused_before_anything_is_pr
     done = script("explain", tmp_path, override.format(tmp=tmp_path))
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == f"Error: {expected.format(tmp=tmp_path)}\n"
+    assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob("*.gif"))

@@ -30,7 +30,8 @@ def test_a_sweep_with_a_value_only_lightning_refuses_trains_nothing(start_train,
     sweep = start_train(tmp_path, "-m", "trainer.devices=1,abc", "trainer.max_epochs=10")
     assert sweep.wait() == 1
     assert sweep.stderr.splitlines()[0] == (
-        "Error: job 1 (trainer.devices=abc): trainer: `devices` selected with `CPUAccelerator` should be an int > 0."
+        "Error: job 1 (trainer.devices=abc): trainer.devices: `devices` selected with `CPUAccelerator` should be an "
+        "int > 0."
     )
     assert not list(tmp_path.rglob("summary.json")) and not (tmp_path / "outputs").exists()
 

@@ -100,7 +100,10 @@ BAD_VALUES = {
     "trainer.max_epochs=-2": "trainer.max_epochs: expected a number of epochs >= 0, or -1 for no limit "
     "(trainer.max_steps, trainer.max_time or Ctrl-C ends it), got -2",
     "+trainer.foo=1": "trainer.foo: expected an argument of lightning.Trainer, got foo=1",
-    "+trainer.logger=csv": "trainer.logger: expected true or false or null, got 'csv'",  # Lightning's types
+    "+trainer.logger=csv": "trainer.logger: expected true or false (TensorBoard, or no logger at all), got 'csv'",
+    "+trainer.logger=null": "trainer.logger: expected true or false (TensorBoard, or no logger at all), got None",
+    "+trainer.plugins=abc": "trainer.plugins: expected an empty list or null, got 'abc'",  # a plugin is an object
+    "+trainer.plugins=[abc]": "trainer.plugins: expected an empty list or null, got ['abc']",
     "+trainer.accumulate_grad_batches=abc": "trainer.accumulate_grad_batches: expected an integer, got 'abc'",
     "+trainer.accumulate_grad_batches=0": "trainer.accumulate_grad_batches: expected a number of batches >= 1, got 0",
     "+trainer.accumulate_grad_batches=-1": "trainer.accumulate_grad_batches: expected a number of batches >= 1",
@@ -129,15 +132,17 @@ def test_a_trainer_argument_of_the_wrong_type_or_out_of_range_is_refused_before_
 
 
 LIGHTNING_REFUSES = {
-    "trainer.devices=abc": "trainer: `devices` selected with `CPUAccelerator` should be an int > 0.",
-    "trainer.devices=[5]": "trainer: `devices` selected with `CPUAccelerator` should be an int > 0.",
-    "trainer.accelerator=tpu": "trainer: Requirement 'torch_xla",
-    "trainer.strategy=deepspeed": "trainer: To use the `DeepSpeedStrategy`, you must have DeepSpeed installed.",
+    "trainer.devices=abc": "trainer.devices: `devices` selected with `CPUAccelerator` should be an int > 0.",
+    "trainer.devices=[5]": "trainer.devices: `devices` selected with `CPUAccelerator` should be an int > 0.",
+    "trainer.accelerator=tpu": "trainer.accelerator: Requirement 'torch_xla",
+    "trainer.strategy=deepspeed": "trainer.strategy: To use the `DeepSpeedStrategy`, you must have DeepSpeed installed",
+    "+trainer.max_time=abc": "trainer.max_time: `Timer(duration='abc')` is not a valid duration.",
+    "trainer.precision=8-true": "trainer.precision: Precision '8-true' is invalid.",
 }
 
 
 @pytest.mark.parametrize("override", LIGHTNING_REFUSES)
-def test_trainer_arguments_lightning_refuses_become_one_line_errors(config, tmp_path, override):
+def test_trainer_arguments_lightning_refuses_become_one_line_errors_naming_the_argument(config, tmp_path, override):
     with pytest.raises(ConfigError) as refused:
         build(config(override), tmp_path)
     assert str(refused.value).startswith(LIGHTNING_REFUSES[override])

@@ -13,7 +13,7 @@ Where each of the seed's ideas lives:
     checkpoint      when last.ckpt is written: every n epochs, after the last, on a stop, always between updates
     resume          what a checkpoint holds, and what a resume may change
     stopping        Ctrl-C and SIGTERM ask the run to stop after the update under way
-    preflight       what Hydra checks before any job starts: the run dir, every job of a sweep
+    preflight       what Hydra checks before any job starts: the config, the run dir, every job of a sweep
     console         Lightning's messages into Hydra's log (the console and train.log)
     progress        one progress bar across the epochs in a terminal, a line now and then in a file
     tensorboard_log what TensorBoard shows: the loss, every weight and gradient, the picture

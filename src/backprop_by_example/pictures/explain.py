@@ -13,6 +13,7 @@ import torch
 from backprop_by_example import by_hand, tape, torch_by_hand
 from backprop_by_example.pictures import picture, stages
 from backprop_by_example.run.config import (
+    ConfigError,
     ExplainConfig,
     check_instance,
     check_keys,
@@ -42,6 +43,8 @@ BACKWARD = [
 ]
 WEIGHT_GRADS = [("grad_V", "outer(h_out, grad_y_in)"), ("grad_W", "outer(x, grad_h_in)")]
 ENGINES = ["by_hand", "tape", "torch_by_hand", "torch_float64", "torch_float32"]
+# A GIF holds each frame's delay in hundredths of a second, in 16 bits: from 0.01 s to 655.35 s
+GIF_SECONDS = (0.01, 655.35)
 
 
 def instance(cfg):
@@ -52,14 +55,21 @@ def instance(cfg):
     check_keys(cfg, ExplainConfig)
     check_network(cfg)
     check_seed(cfg.seed)
+    seconds = cfg.explain.seconds_per_frame
+    expect(GIF_SECONDS[0] <= seconds <= GIF_SECONDS[1], "explain.seconds_per_frame",
+           f"a number of seconds from {GIF_SECONDS[0]} to {GIF_SECONDS[1]} (a GIF frame's delay)", seconds)  # fmt: skip
     check_picture(cfg.explain.picture)
     stages_dir = Path(user_path(cfg.explain.stages))
     if not stages_dir.exists() and stages_dir.parent.is_dir():
-        stages_dir.mkdir()
+        try:
+            stages_dir.mkdir()
+        except OSError as error:  # a parent that takes no directories: /proc, a read-only disk
+            raise ConfigError(
+                f"explain.stages: expected a directory for the stage pictures, got {cfg.explain.stages} "
+                f"({error.strerror})"
+            ) from None
     expect(stages_dir.is_dir(), "explain.stages", "a directory for the stage pictures", cfg.explain.stages)
     check_picture(stages_dir / "stage1-forward.png", "explain.stages")
-    expect(cfg.explain.seconds_per_frame > 0, "explain.seconds_per_frame", "a number of seconds > 0",
-           cfg.explain.seconds_per_frame)  # fmt: skip
     X, T = load(cfg.data, cfg.model)
     check_instance("explain.instance", cfg.explain.instance, len(X))
     W, V = start_weights(cfg)

@@ -7,7 +7,8 @@ none when it is imported: before Hydra sets up the job's logging, that is. `RunL
 Left out: Lightning's advertisement for its cloud logger, its note on TPUs, its advice on a GPU with Tensor Cores to
 let float32 matrix products run in TF32 (see UNSAID), its warning on a GPU machine that the GPU is not used (a CPU
 run here is a choice: the seed's two instances train faster on the CPU; the note "GPU available: True (cuda), used:
-False" stays), and two warnings that a user cannot act on (UNHEEDED).
+False" stays), two warnings that a user cannot act on (UNHEEDED), and torch's note as a compiled run starts on a
+machine without a GPU (TORCH_UNSAID).
 """
 
 import logging
@@ -36,20 +37,31 @@ UNHEEDED = (
     (r"The 'train_dataloader' does not have many workers", UserWarning),
 )
 
+# torch's warnings, by logger: as model.compile=true starts on a machine with CUDA's toolkit but no GPU, that it uses
+# the toolkit without a CUDA runtime (it compiles for the CPU, as it should)
+TORCH_UNSAID = {"torch.utils.cpp_extension": "No CUDA runtime is found"}
+
 
 def said(record):
     """A logging filter: Lightning's notes but those in UNSAID."""
     return not str(record.msg).startswith(UNSAID)
 
 
+def torch_said(record):
+    """A logging filter: torch's warnings but those in TORCH_UNSAID."""
+    return not str(record.msg).startswith(TORCH_UNSAID[record.name])
+
+
 def leave_out_unsaid():
     """From now on, in this process, Lightning's notes in UNSAID are not said and its warnings in UNHEEDED not shown
-    (those from Lightning's code only). A run calls it as it starts (training.build), and `Unsaid` in every further
-    process of the fit."""
+    (those from Lightning's code only), nor torch's in TORCH_UNSAID. A run calls it as it starts (training.build), and
+    `Unsaid` in every further process of the fit."""
     for message, category in UNHEEDED:
         warnings.filterwarnings("ignore", message, category, r"lightning\.pytorch\.")
     for name in NOTES:
         logging.getLogger(name).addFilter(said)  # once: addFilter does not add a filter twice
+    for name in TORCH_UNSAID:
+        logging.getLogger(name).addFilter(torch_said)
 
 
 class Unsaid(LightningCallback):

@@ -1,5 +1,9 @@
 """What Hydra checks before it starts any job (a callback, `hydra.callbacks` in conf/): bad input trains nothing.
 
+- A single run's config passes the checks a run makes before it works (`check`): bad input gets its one line
+  before Hydra writes anything into the run dir (.hydra/, the log), so that a refused run into the dir of an
+  earlier one (hydra.run.dir=DIR) leaves that dir as it was.
+- A true/false setting is given as true or false on the command line: OmegaConf would take 2 or yes as true.
 - The run dir (a sweep's dir) can be created: else one line naming `hydra.run.dir` (`hydra.sweep.dir`).
 - In a sweep (`-m`), every job's config passes the checks that a single run gets before it trains; if one does
   not, no job runs, and each bad job gets one line with its overrides.
@@ -8,6 +12,7 @@
 """
 
 import sys
+import traceback
 from pathlib import Path
 
 import torch
@@ -18,7 +23,7 @@ from hydra.utils import get_method
 from lightning.pytorch.strategies import StrategyRegistry
 from omegaconf import OmegaConf
 
-from backprop_by_example.run.config import ConfigError, check_writable
+from backprop_by_example.run.config import ConfigError, check_writable, expect, one_line_errors
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
@@ -30,6 +35,14 @@ class Preflight(Callback):
         self.check = get_method(check) if check else None
 
     def on_run_start(self, config, **kwargs):
+        try:
+            with one_line_errors():  # a ConfigError: its one line, and exit
+                switches(config, config.hydra.overrides.task)
+                if self.check is not None:
+                    self.check(config)
+        except ConfigError:  # HYDRA_FULL_ERROR=1: Hydra only warns of an error a callback raises, and runs the job
+            traceback.print_exc()
+            sys.exit(1)
         creatable(config.hydra.run.dir, "hydra.run.dir")
 
     def on_multirun_start(self, config, **kwargs):
@@ -44,6 +57,7 @@ class Preflight(Callback):
         for number, overrides in enumerate(all_jobs):
             job = loader.load_sweep_config(config, overrides)
             try:
+                switches(job, overrides)
                 self.check(job)
                 if several_processes(job.trainer) and relaunches_script(job.trainer):
                     raise ConfigError(
@@ -67,6 +81,21 @@ def creatable(path, key):
         check_writable(path, key, "a directory that can be written", path)
     except ConfigError as error:
         sys.exit(f"Error: {error}")
+
+
+def switches(config, overrides):
+    """Raise ConfigError for an override of a true/false setting whose value is not true or false (OmegaConf turns
+    2 into true and 0 into false, and the strings yes, on, off...)."""
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        key = override.key_or_group
+        parent, _, name = key.rpartition(".")
+        node = OmegaConf.select(config, parent) if parent else config
+        if override.is_delete() or not OmegaConf.is_dict(node) or name not in node:
+            continue
+        if OmegaConf.is_missing(node, name) or OmegaConf.is_interpolation(node, name):  # ???, ${...}
+            continue
+        value = override.value()
+        expect(not isinstance(node[name], bool) or isinstance(value, bool), key, "true or false", repr(value))
 
 
 def jobs(config):

@@ -7,6 +7,7 @@ number of instances, the precision, fewer epochs than done, and, for a checkpoin
 the batches of that epoch (`data.batch_size`, `data.shuffle`, `seed`).
 """
 
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -37,12 +38,16 @@ def read(path):
     if not file.is_file():
         raise ConfigError(f"ckpt_path: expected a checkpoint file, got {path} (not a regular file)")
     try:
-        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # on a pickle of another protocol, before it refuses it; the refusal says it
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            checkpoint = torch.load(file, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001  (torch raises one kind or another for each way a file is not a checkpoint)
         raise ConfigError(
             f"ckpt_path: expected a last.ckpt written by scripts/train.py, got {path}, which torch cannot load"
         ) from None
     try:
+        if not isinstance(checkpoint, dict):  # a tensor, say: torch warns where it is indexed by a name
+            raise TypeError("not a dict")
         state, hparams = checkpoint["state_dict"], checkpoint["hyper_parameters"]
         W, V = state["net.W"], state["net.V"]
         fit_loop = checkpoint["loops"]["fit_loop"]

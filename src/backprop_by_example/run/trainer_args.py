@@ -58,14 +58,14 @@ def check(trainer):
     no_gpu = trainer.accelerator in ("gpu", "cuda") and not torch.cuda.is_available()
     expect(not no_gpu, "trainer.accelerator", "cpu or auto: this machine has no CUDA GPU", trainer.accelerator)
     arguments = OmegaConf.to_container(trainer, resolve=True)
+    logger = arguments.get("logger", True)  # Lightning's own types allow null and loggers; the project does not
+    expect(isinstance(logger, bool), "trainer.logger", "true or false (TensorBoard, or no logger at all)", repr(logger))
     for key, value in arguments.items():
         expect(key in ARGUMENTS, f"trainer.{key}", "an argument of lightning.Trainer", f"{key}={value}")
         if key in REFUSED:
             raise ConfigError(f"trainer.{key}: not settable here: {REFUSED[key]}")
         if key not in LEFT_TO_LIGHTNING:
             expect(fits(value, TYPES[key]), f"trainer.{key}", describe(TYPES[key]), repr(value))
-    logger = arguments.get("logger", True)
-    expect(isinstance(logger, bool), "trainer.logger", "true or false (TensorBoard, or no logger at all)", logger)
     for key, expected, works in RANGES:
         if key in arguments:
             expect(works(arguments[key]), f"trainer.{key}", expected, arguments[key])
@@ -117,7 +117,8 @@ def describe(hint):
     if hint in words:
         return words[hint]
     if origin is list:
-        return f"a list of {describe(args[0]).removeprefix('an ').removeprefix('a ')}s"
+        element = describe(args[0]).removeprefix("an ").removeprefix("a ")
+        return f"a list of {element}s" if element else "an empty list"  # of classes: no command-line value is one
     if origin is dict:
         return "a mapping"
     return ""

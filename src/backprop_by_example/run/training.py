@@ -28,6 +28,7 @@ from backprop_by_example.run.stopping import Stopped, end_process_group
 from backprop_by_example.log.tensorboard_log import BackpropLog, hparams
 
 MAX_INSTANCES_IN_SUMMARY = 10_000  # beyond, summary.json holds null for the per-instance outputs and losses
+REFUSALS = (ValueError, TypeError, ImportError, MisconfigurationException)  # what Lightning's own checks raise
 
 
 class EndProcessGroup(Callback):
@@ -64,14 +65,29 @@ def checked(cfg):
 
 def trainer_for(cfg, **project):
     """lightning.Trainer(**cfg.trainer, **project): `project`, what the project sets itself; Lightning's refusal of
-    an argument becomes a ConfigError."""
+    an argument becomes a ConfigError naming it (`refused_key`)."""
     arguments = OmegaConf.to_container(cfg.trainer, resolve=True)
     arguments.pop("logger", None)  # true or false: the project's TensorBoard logger or none, in `project`
     try:
         # TrainingData shares the instances out to DDP's processes itself
         return L.Trainer(**arguments, use_distributed_sampler=False, **project)
-    except (ValueError, TypeError, ImportError, MisconfigurationException) as error:  # Lightning's own checks
-        raise ConfigError(f"trainer: {error}") from error
+    except REFUSALS as error:
+        raise ConfigError(f"{refused_key(arguments, error)}: {error}") from error
+
+
+def refused_key(arguments, error):
+    """`trainer.<key>`: the first of the Trainer's `arguments`, in the config's order, that Lightning refuses with
+    those before it, as it refused them all (`error`). Lightning's messages do not say which argument they are
+    about; `trainer` where the first refusal is another one."""
+    given = list(arguments.items())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for n, (key, _) in enumerate(given, start=1):
+            try:
+                L.Trainer(**dict(given[:n]), logger=False, enable_checkpointing=False, use_distributed_sampler=False)
+            except REFUSALS as refusal:
+                return f"trainer.{key}" if str(refusal) == str(error) else "trainer"
+    return "trainer"
 
 
 def check_job(cfg):
