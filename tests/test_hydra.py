@@ -7,7 +7,6 @@ import pickle
 
 import numpy as np
 import pytest
-import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -125,28 +124,6 @@ def test_a_sweep_with_a_job_that_cannot_run_trains_no_job_and_names_each_bad_one
         assert line.startswith(expected), stderr
     assert stderr.splitlines()[-1] == f"No job was started: {len(lines)} of the sweep's jobs cannot run."
     assert not list(cwd.rglob("summary.json")) and not list(cwd.rglob("*.ckpt")) and not (cwd / "outputs").exists()
-
-
-@pytest.mark.slow
-def test_the_jobs_the_preflight_checks_are_the_jobs_hydra_runs_in_its_order(start_train, tmp_path):
-    """jobs() works the basic sweeper's jobs out itself (Hydra's sweeper is internal): here against a real sweep's,
-    with a key given twice (its first place, its last values) and a range."""
-    swept = ["optimizer.lr=0.5,0.25", "trainer.max_epochs=1", "seed=range(1,3)", "optimizer.lr=0.3,0.2"]
-    sweep = start_train(tmp_path, "-m", *swept, "log.details=false", "hydra.sweep.dir=sweep")
-    assert sweep.wait() == 0, sweep.stderr
-    ran = {
-        int(job.name): yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())
-        for job in tmp_path.glob("sweep/*/")
-    }
-    rest = ["log.details=False", "trainer.enable_progress_bar=False", "trainer.enable_model_summary=False"]  # Hydra's
-    assert [ran[number] for number in sorted(ran)] == [
-        ["optimizer.lr=0.3", "trainer.max_epochs=1", "seed=1", *rest],
-        ["optimizer.lr=0.3", "trainer.max_epochs=1", "seed=2", *rest],
-        ["optimizer.lr=0.2", "trainer.max_epochs=1", "seed=1", *rest],
-        ["optimizer.lr=0.2", "trainer.max_epochs=1", "seed=2", *rest],
-    ]
-    _, worked_out = preflight.jobs(OmegaConf.load(tmp_path / "sweep" / "multirun.yaml"))
-    assert worked_out == [ran[number] for number in sorted(ran)]
 
 
 def test_hydras_basic_sweeper_is_the_one_the_preflight_knows_by_name():
