@@ -127,8 +127,8 @@ def read_csv(path, input_dim, output_dim):
     """X and T from a CSV file with a header row naming the columns x1, x2, ... and t1, t2, ... (in any order), then
     one row per instance with a number for each name of the header, no more, no fewer.
 
-    UTF-8 text, with or without the byte order mark that Excel's "CSV UTF-8" puts first. Blank lines, and comments
-    from a # to the end of the line, are skipped (as numpy.loadtxt skips them).
+    UTF-8 text, with or without the byte order mark that Excel's "CSV UTF-8" puts first. Blank lines (of spaces too)
+    and comments, from a # to the end of the line, are skipped, before the header too.
     """
     lines = _text_lines(path)
     rows = [line for line in lines if _is_row(line)]  # the header first
