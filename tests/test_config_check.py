@@ -1,5 +1,8 @@
 """A value that cannot work is refused before any training, with one line naming the key and what was expected."""
 
+import re
+import resource
+
 import pytest
 
 from backprop_by_example.run.config import ConfigError, check
@@ -52,6 +55,18 @@ CASES = {
         "sed: not a setting here; the top level has model, data, optimizer, trainer, log, checkpoint, seed, ckpt_path",
     ),
     "max scalars negative": ("log.max_scalars=-1", "log.max_scalars: expected a number >= 0, got -1"),
+    "a dim beyond int64": (
+        "model.hidden_dim=99999999999999999999",
+        "model.hidden_dim: expected an integer from -2**63 to 2**63 - 1 (int64), got 99999999999999999999",
+    ),
+    "a batch size beyond int64": (
+        "data.batch_size=99999999999999999999999",
+        "data.batch_size: expected an integer from -2**63 to 2**63 - 1 (int64), got 99999999999999999999999",
+    ),
+    "a Trainer argument beyond int64": (
+        "trainer.max_epochs=-9223372036854775809",
+        "trainer.max_epochs: expected an integer from -2**63 to 2**63 - 1 (int64), got -9223372036854775809",
+    ),
 }
 
 
@@ -92,3 +107,22 @@ def test_unsupported_precision_is_refused_by_lightnings_check(config, tmp_path):
 def test_picture_of_a_missing_instance_is_refused(config, tmp_path):
     with pytest.raises(ConfigError, match=r"^log.picture_instance: expected an instance from 1 to 2, got 3$"):
         build(config("log.picture_instance=3"), tmp_path)
+
+
+def test_random_weights_that_cannot_fit_in_memory_are_refused_with_the_bytes_they_need(config):
+    """A 2-10^12-2 net: 4 x 10^12 weights, 8 bytes each in float64, more than any machine has."""
+    with pytest.raises(ConfigError) as refused:
+        check(config("model=random", "model.hidden_dim=1000000000000"))
+    assert re.fullmatch(
+        r"model.hidden_dim: expected a net whose weights fit in memory \([0-9,]+ bytes here\), got 1000000000000: "
+        r"its 4,000,000,000,000 weights take 32,000,000,000,000 bytes in float64",
+        str(refused.value),
+    )
+
+
+def test_under_a_limit_on_the_memory_a_process_may_map_a_smaller_net_is_refused(config, monkeypatch):
+    """`ulimit -v 1048576` (1 GiB): 2-10^8-2 random weights take 3.2 GB, refused; 2-1000-2 ones fit."""
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (2**30, resource.RLIM_INFINITY))
+    with pytest.raises(ConfigError, match=r"\(1,073,741,824 bytes here\), got 100000000: its 400,000,000 weights"):
+        check(config("model=random", "model.hidden_dim=100000000"))
+    check(config("model=random", "model.hidden_dim=1000"))

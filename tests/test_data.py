@@ -1,6 +1,7 @@
 """Beyond the seed's data: random initial weights, CSV files, mini-batches, and whole-tensor batches."""
 
 import os
+import random
 
 import numpy as np
 import pytest
@@ -121,6 +122,26 @@ CSV_ERRORS = {
     "NaN": ("x1,x2,t1,t2\n3,1,1,0\n-1,4,nan,1\n", "data.path: {path}, line 3: expected finite numbers, got -1,4,nan,1"),
     "inf": ("x1,x2,t1,t2\n3,inf,1,0\n", "data.path: {path}, line 2: expected finite numbers, got 3,inf,1,0"),
     "a row too short": ("x1,x2,t1,t2\n3,1,1,0\n-1,4,0\n", "data.path: {path}, line 3: expected 4 values, got 3"),
+    "every row wider than the header": (
+        "x1,x2,t1,t2\n0,3,1,1,0\n1,-1,4,0,1\n",  # an index column: read as data, it shifted every value
+        "data.path: {path}, line 2: expected 4 values, got 5",
+    ),
+    "a value after the last column": (
+        "x1,x2,t1,t2\n3,1,1,0,99\n",
+        "data.path: {path}, line 2: expected 4 values, got 5",
+    ),
+    "a missing cell": (
+        "x1,x2,t1,t2\n3,1,1,0\n\n-1,,0,1\n",
+        "data.path: {path}, line 4: expected a number in column x2, got an empty value",
+    ),
+    "a space inside a number": (
+        "x1,x2,t1,t2\n3 4,1,1,0\n",
+        "data.path: {path}, line 2: expected a number in column x1, got '3 4'",
+    ),
+    "a line of spaces before a bad row": (
+        "x1,x2,t1,t2\n   \n3,1,1,0\n  # indented comment\n-1,4,0\n",
+        "data.path: {path}, line 5: expected 4 values, got 3",
+    ),
     "Latin-1, not UTF-8": (
         "x1,x2,t1,t2\n3,1,1,0\n# \u00e9t\u00e9\n".encode("latin-1"),
         "data.path: expected UTF-8 text, got {path} with byte 0xe9 at offset 22 (save it as CSV UTF-8)",
@@ -175,3 +196,68 @@ def test_the_byte_order_mark_of_excels_csv_utf_8_is_not_part_of_the_first_column
     path.write_bytes("x1,x2,t1,t2\r\n3,1,1,0\r\n".encode("utf-8-sig"))
     X, T = read_csv(path, 2, 2)
     assert X.tolist() == [[3, 1]] and T.tolist() == [[1, 0]]
+
+
+def fuzzed_csv(rng):
+    """A CSV file's text with its dims, X, T, and the line and message start of its first bad row (None if none):
+    a header in random column order, rows of numbers written in several ways, blank lines, comments, and
+    a few rows spoilt: one value too many or too few, a missing cell, a space inside a number, inf or nan."""
+    n_in, n_out = rng.randint(1, 3), rng.randint(1, 3)
+    names = [f"x{i}" for i in range(1, n_in + 1)] + [f"t{k}" for k in range(1, n_out + 1)]
+    order = rng.sample(range(len(names)), len(names))
+    header = ",".join(names[j] for j in order)
+    lines = [header + (" # the columns" if rng.random() < 0.2 else "")]
+    rows, bad = [], None
+    for _ in range(rng.randint(1, 7)):
+        while rng.random() < 0.3:  # lines to skip: keep the line numbers honest
+            lines.append(rng.choice(["", "   ", "# a comment, with, commas", "  # indented"]))
+        row = [rng.randint(-9, 9) / 4 for _ in names]
+        rows.append(row)
+        values = [rng.choice([f"{v}", f" {v:g} ", f"{v:.3e}", f"{v:+}"]) for v in (row[j] for j in order)]
+        spoil = rng.choice(["wider", "shorter", "missing", "space", "nonfinite"]) if rng.random() < 0.25 else None
+        j = rng.randrange(len(values))
+        expected = None
+        if spoil == "wider":
+            values.insert(j, "1")
+            expected = f"expected {len(names)} values, got {len(names) + 1}"
+        elif spoil == "shorter":
+            values.pop(j)
+            expected = f"expected {len(names)} values, got {len(names) - 1}"
+        elif spoil == "missing":
+            values[j] = rng.choice(["", "  "])
+            expected = f"expected a number in column {names[order[j]]}, got an empty value"
+        elif spoil == "space":
+            values[j] = "3 4"
+            expected = f"expected a number in column {names[order[j]]}, got '3 4'"
+        elif spoil == "nonfinite":
+            values[j] = rng.choice(["inf", "-inf", "nan"])
+            expected = "expected finite numbers"
+        line = ",".join(values) + (" # note, here" if rng.random() < 0.2 else "")
+        lines.append(line)
+        if expected and bad is None:
+            bad = len(lines), expected
+    newline = "\r\n" if rng.random() < 0.3 else "\n"
+    text = ("\ufeff" if rng.random() < 0.3 else "") + newline.join(lines) + (newline if rng.random() < 0.8 else "")
+    X, T = np.array(rows)[:, :n_in], np.array(rows)[:, n_in:]
+    return text, (n_in, n_out), X, T, bad
+
+
+def test_fuzzed_csv_files_are_read_exactly_or_refused_in_one_line_naming_the_first_bad_line(tmp_path):
+    rng = random.Random(23)
+    refused = 0
+    for case in range(400):
+        text, dims, X, T, bad = fuzzed_csv(rng)
+        path = tmp_path / f"fuzzed{case}.csv"  # a new file each time: rewriting one costs ext4 a flush
+        path.write_bytes(text.encode())
+        if bad is None:
+            X_read, T_read = read_csv(path, *dims)
+            np.testing.assert_array_equal(X_read, X, err_msg=f"case {case}: {text!r}")
+            np.testing.assert_array_equal(T_read, T, err_msg=f"case {case}: {text!r}")
+            continue
+        with pytest.raises(ConfigError) as error:
+            read_csv(path, *dims)
+        message, (line, expected) = str(error.value), bad
+        assert message.startswith(f"data.path: {path}, line {line}: {expected}"), f"case {case}: {text!r}"
+        assert len(message.splitlines()) == 1, f"case {case}: {text!r}"
+        refused += 1
+    assert 100 < refused < 300  # both kinds of file were tried, many times

@@ -7,10 +7,13 @@ import pickle
 
 import numpy as np
 import pytest
+from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 import seed_printed as seed
 from backprop_by_example import by_hand
+from backprop_by_example.run import preflight
+from conftest import ROOT
 
 
 @pytest.mark.slow
@@ -45,6 +48,91 @@ def test_a_sweep_with_a_strategy_that_starts_the_script_again_is_refused(start_t
         "the script again for each further process, and each would run the whole sweep\nError: job 1 (optimizer.lr=0.5)"
     )
     assert not (tmp_path / "outputs").exists()
+
+
+def test_a_sweep_is_refused_whole_whatever_the_check_of_a_job_raises(tmp_path):
+    """Not only the project's ConfigError: Hydra only warns of what a callback raises, and would run the sweep."""
+
+    def check(job):
+        if job.optimizer.lr == 0.5:
+            raise IndexError("list index out of range")
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        config = compose("train", return_hydra_config=True)
+        config.hydra.overrides.task = ["optimizer.lr=0.1,0.5,1.0", "trainer.max_epochs=1"]
+        config.hydra.sweep.dir = str(tmp_path / "sweep")
+        check_all = preflight.Preflight()
+        check_all.check = check
+        with pytest.raises(SystemExit) as refused:
+            check_all.on_multirun_start(config)
+    assert str(refused.value).splitlines() == [
+        "Error: job 1 (optimizer.lr=0.5): IndexError: list index out of range",
+        "No job was started: 1 of the sweep's jobs cannot run.",
+    ]
+    assert not (tmp_path / "sweep").exists()
+
+
+def refused_sweep_cases(good="good.csv", wide="wide.csv"):
+    """{case: (the sweep's arguments, the start of each line it gets)}; good and wide: two CSV files (WIDE_CSV)."""
+    return {
+        "a CSV row wider than its header": (
+            ["data=csv", f"data.path={good},{wide}"],
+            [f"Error: job 1 (data.path={wide}): data.path: {wide}, line 2: expected 4 values, got 5"],
+        ),
+        "sizes that cannot fit": (
+            ["model=random", "model.hidden_dim=2,1000000000000,99999999999999999999"],
+            [
+                "Error: job 1 (model.hidden_dim=1000000000000): model.hidden_dim: expected a net whose weights fit in "
+                "memory (",  # this machine's memory
+                "Error: job 2 (model.hidden_dim=99999999999999999999): model.hidden_dim: expected an integer from "
+                "-2**63 to 2**63 - 1 (int64), got 99999999999999999999",
+            ],
+        ),
+        "a job Hydra cannot compose, in batches of one": (
+            ["hydra.sweeper.max_batch_size=1", "optimizer.lr=0.5,abc"],
+            [
+                "Error: job 1 (optimizer.lr=abc): ConfigCompositionException: Error merging override optimizer.lr=abc: "
+                "Value 'abc' of type 'str' could not be converted to Float full_key: optimizer.lr"
+            ],
+        ),
+    }
+
+
+WIDE_CSV = "x1,x2,t1,t2\n0,3,1,1,0\n1,-1,4,0,1\n"  # an index column first: it would shift every value
+
+
+@pytest.fixture(scope="module")
+def refused_sweeps(start_train, tmp_path_factory):
+    """Each case's sweep, all started at once: (its exit status, stdout, stderr, the dir it ran in, its lines)."""
+    files = tmp_path_factory.mktemp("files")
+    (files / "good.csv").write_text("x1,x2,t1,t2\n3,1,1,0\n-1,4,0,1\n")
+    (files / "wide.csv").write_text(WIDE_CSV)
+    runs = {}
+    for case, (arguments, lines) in refused_sweep_cases(files / "good.csv", files / "wide.csv").items():
+        cwd = tmp_path_factory.mktemp("sweep")
+        runs[case] = cwd, lines, start_train(cwd, "-m", *arguments, "trainer.max_epochs=1")
+    return {case: (run.wait(), run.stdout, run.stderr, cwd, lines) for case, (cwd, lines, run) in runs.items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", refused_sweep_cases())
+def test_a_sweep_with_a_job_that_cannot_run_trains_no_job_and_names_each_bad_one(refused_sweeps, case):
+    status, stdout, stderr, cwd, lines = refused_sweeps[case]
+    assert status == 1
+    assert stdout == ""
+    assert len(stderr.splitlines()) == len(lines) + 1, stderr  # one line per bad job, and the last line
+    for line, expected in zip(stderr.splitlines(), lines, strict=False):
+        assert line.startswith(expected), stderr
+    assert stderr.splitlines()[-1] == f"No job was started: {len(lines)} of the sweep's jobs cannot run."
+    assert not list(cwd.rglob("summary.json")) and not list(cwd.rglob("*.ckpt")) and not (cwd / "outputs").exists()
+
+
+def test_hydras_basic_sweeper_is_the_one_the_preflight_knows_by_name():
+    """The preflight checks a sweep's jobs only for the sweeper named preflight.BASIC_SWEEPER: if Hydra's default
+    sweeper changes its name, this fails (and the preflight would have quietly stopped checking sweeps)."""
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        config = compose("train", return_hydra_config=True)
+    assert config.hydra.sweeper._target_ == preflight.BASIC_SWEEPER
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ The values live in `conf/`; this file only says what each key must be.
 import errno
 import math
 import os
+import resource
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Any
 import torch
 from hydra.core.config_store import ConfigStore
 from hydra.utils import to_absolute_path
-from omegaconf import MISSING, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 # A matrix is a list of rows. The rows are typed Any because OmegaConf 2.3 rejects ints merged into a
 # list[list[float]] (omry/omegaconf#1054), and `model.W=[[1,2],[3,4]]` must work; `check` does the rest.
@@ -265,7 +266,9 @@ def check_instance(key, instance, n):
 
 
 def check_network(cfg):
-    """Check the model's dims, the given weights and the data in the config against each other."""
+    """Check the model's dims, the given weights and the data in the config against each other (and first, that
+    no integer of the config is beyond int64)."""
+    check_integers(cfg)
     model, data = cfg.model, cfg.data
     dims = {
         "model.input_dim": model.input_dim,
@@ -274,6 +277,8 @@ def check_network(cfg):
     }
     for key, dim in dims.items():
         expect(dim >= 1, key, "a number of units >= 1", dim)
+    if model.W is None or model.V is None:
+        check_memory(dims)
     _shape(model.W, "model.W", (model.input_dim, model.hidden_dim), "model.input_dim x model.hidden_dim")
     _shape(model.V, "model.V", (model.hidden_dim, model.output_dim), "model.hidden_dim x model.output_dim")
     if OmegaConf.is_missing(data, "path") or (data.path is None) == (data.X is None or data.T is None):
@@ -284,6 +289,45 @@ def check_network(cfg):
         expect(len(X[0]) == model.input_dim, "data.X", f"{model.input_dim} columns (model.input_dim)", len(X[0]))
         expect(len(T[0]) == model.output_dim, "data.T", f"{model.output_dim} columns (model.output_dim)", len(T[0]))
         expect(len(T) == len(X), "data.T", f"{len(X)} rows, one target per instance of data.X", len(T))
+
+
+def check_integers(cfg):
+    """Every integer setting fits in int64, as numpy, torch and TensorBoard hold integers (OmegaConf takes any
+    Python int). The matrices (model.W, data.X, ...) are numbers read as floats, not settings: not counted."""
+    for key, value in _settings(cfg):
+        if isinstance(value, int) and not isinstance(value, bool):
+            expect(-(2**63) <= value < 2**63, key, "an integer from -2**63 to 2**63 - 1 (int64)", value)
+
+
+def _settings(node, prefix=""):
+    """(dotted key, value) of each setting under `node` (a list is one value), Hydra's own and unset ones left out."""
+    for key in node:
+        if (not prefix and key == "hydra") or OmegaConf.is_missing(node, key):
+            continue
+        value = node[key]
+        if isinstance(value, DictConfig):
+            yield from _settings(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def check_memory(dims):
+    """Random weights W and V are drawn in float64 (network.initial_weights): 8 bytes each, in memory at once. A net
+    that needs more than the memory there is (memory_bytes) is refused, naming its widest dim. A lower bound only:
+    the run holds them a few more times over (as Python floats, as the run's tensors, their gradients)."""
+    n_in, n_hidden, n_out = dims.values()
+    weights = n_hidden * (n_in + n_out)
+    need, have = 8 * weights, memory_bytes()
+    key = max(dims, key=dims.get)
+    got = f"{dims[key]}: its {weights:,} weights take {need:,} bytes in float64"
+    expect(need <= have, key, f"a net whose weights fit in memory ({have:,} bytes here)", got)
+
+
+def memory_bytes():
+    """This machine's memory (os.sysconf), or less where the process may not map more (`ulimit -v`)."""
+    physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    mappable, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return physical if mappable == resource.RLIM_INFINITY else min(physical, mappable)
 
 
 def plain(matrix):

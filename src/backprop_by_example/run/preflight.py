@@ -6,11 +6,13 @@
 - A true/false setting is given as true or false on the command line: OmegaConf would take 2 or yes as true.
 - The run dir (a sweep's dir) can be created: else one line naming `hydra.run.dir` (`hydra.sweep.dir`).
 - In a sweep (`-m`), every job's config passes the checks that a single run gets before it trains; if one does
-  not, no job runs, and each bad job gets one line with its overrides.
+  not (whatever it raises), no job runs, and each bad job gets one line with its overrides.
 - A sweep does not go with a strategy that starts the script again for its further processes (`ddp`): each
   process would run the whole sweep. `ddp_spawn` starts them from the job itself.
 """
 
+import itertools
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -25,6 +27,8 @@ from omegaconf import OmegaConf
 
 from backprop_by_example.run.config import ConfigError, check_writable, expect, one_line_errors
 
+# Hydra's default sweeper, named by its `_target_`: its module is internal, so it is neither imported nor asked for its
+# jobs (jobs() works them out as it does; tests/test_hydra.py checks both against Hydra's own)
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
@@ -51,12 +55,16 @@ class Preflight(Callback):
         creatable(config.hydra.sweep.dir, "hydra.sweep.dir")
 
     def check_jobs(self, config):
+        # Whatever goes wrong ends the sweep here: of an exception a callback raises, Hydra only warns, and goes on
         loader = GlobalHydra.instance().config_loader()
+        try:
+            swept, all_jobs = jobs(config, loader)
+        except Exception as error:  # noqa: BLE001
+            sys.exit(f"Error: the sweep's jobs could not be worked out: {one_line(error)}")
         errors = []
-        swept, all_jobs = jobs(config)
         for number, overrides in enumerate(all_jobs):
-            job = loader.load_sweep_config(config, overrides)
             try:
+                job = loader.load_sweep_config(config, overrides)
                 switches(job, overrides)
                 self.check(job)
                 if several_processes(job.trainer) and relaunches_script(job.trainer):
@@ -64,9 +72,11 @@ class Preflight(Callback):
                         f"trainer.strategy: expected ddp_spawn in a sweep (-m), got {job.trainer.strategy}: "
                         "it starts the script again for each further process, and each would run the whole sweep"
                     )
-            except ConfigError as error:
+            except Exception as error:  # noqa: BLE001  (a job that cannot run, whatever the reason)
+                if not isinstance(error, ConfigError) and os.environ.get("HYDRA_FULL_ERROR") == "1":
+                    traceback.print_exc()
                 label = " ".join(o for o in overrides if o.split("=")[0] in swept) or " ".join(overrides)
-                errors.append(f"Error: job {number} ({label}): {error}")
+                errors.append(f"Error: job {number} ({label}): {one_line(error)}")
         if errors:
             sys.exit("\n".join([*errors, f"No job was started: {len(errors)} of the sweep's jobs cannot run."]))
 
@@ -98,15 +108,31 @@ def switches(config, overrides):
         expect(not isinstance(node[name], bool) or isinstance(value, bool), key, "true or false", repr(value))
 
 
-def jobs(config):
-    """The keys that a basic sweep varies, and each job's overrides in Hydra's order (BasicSweeper.split_arguments)."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+def one_line(error):
+    """An exception as one line: a ConfigError's message; another's type, message and cause (Hydra's has the why)."""
+    if isinstance(error, ConfigError):
+        return str(error)
+    parts = [error, *([error.__cause__] if error.__cause__ else [])]
+    return f"{type(error).__name__}: " + ": ".join(" ".join(str(part).split()) for part in parts)
 
+
+def jobs(config, loader=None):
+    """The keys that a basic sweep varies, and each job's overrides, in the order Hydra's basic sweeper runs them:
+    every combination of the keys' values, the last key's values varying fastest (a key given twice keeps its first
+    place and takes its last values). `loader` (Hydra's ConfigLoader) lists a config group for `glob(...)`."""
     params = [f"{key}={value}" for key, value in (config.hydra.sweeper.params or {}).items()]
     arguments = params + OmegaConf.to_container(config.hydra.overrides.task)
-    overrides = OverridesParser.create().parse_overrides(arguments)
+    overrides = OverridesParser.create(config_loader=loader).parse_overrides(arguments)
+    values = {}
+    for override in overrides:
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            given = override.sweep_string_iterator()
+        else:
+            given = [override.get_value_element_as_str()]
+        values[key] = [f"{key}={value}" for value in given]
     swept = {override.get_key_element() for override in overrides if override.is_sweep_override()}
-    return swept, [job for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
+    return swept, [list(job) for job in itertools.product(*values.values())]
 
 
 def several_processes(trainer):
