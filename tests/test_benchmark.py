@@ -46,4 +46,3 @@ def test_benchmark_script_times_numpy_torch_the_project_and_bare_lightning_for_e
         assert row["all_over_bare_lightning"] == row["lightning_all_s"] / row["bare_lightning_all_s"]
         assert (row["numpy_s"] is None) == (row["precision"] == "32-true")
     assert result["end_to_end"] is None and result["crossover"] == []
-

@@ -30,7 +30,7 @@ def lightning_engine(config, tmp_path):
     x = torch.tensor([seed.x1], dtype=torch.float64, requires_grad=True)
     t = torch.tensor([seed.t1], dtype=torch.float64)
 
-    loss = module.loss(x, t)
+    loss, _ = module.loss_and_outputs(x, t)
     loss.backward()
     values = {"loss": loss.item(), "grad_W": module.net.W.grad, "grad_V": module.net.V.grad, "grad_x": x.grad[0]}
 

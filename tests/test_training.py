@@ -77,7 +77,8 @@ def grad_w11(config, tmp_path, precision):
     """d loss / d w11 for instance 1, from the module built for `trainer.precision=<precision>`."""
     _, module, _ = build(config(f"trainer.precision={precision}"), tmp_path)
     dtype = module.net.W.dtype
-    module.loss(torch.tensor([seed.x1], dtype=dtype), torch.tensor([seed.t1], dtype=dtype)).backward()
+    loss, _ = module.loss_and_outputs(torch.tensor([seed.x1], dtype=dtype), torch.tensor([seed.t1], dtype=dtype))
+    loss.backward()
     return dtype, module.net.W.grad[0, 0].item()
 
 

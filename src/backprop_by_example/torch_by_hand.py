@@ -127,3 +127,9 @@ class _Worked(torch.autograd.Function):
     def backward(ctx, grad_L):
         grad_W, grad_V = ctx.saved_tensors
         return None, None, grad_L * grad_W, grad_L * grad_V, None
+
+
+def fused(gradients, compile):
+    """Whether model.gradients and model.compile choose the fused step (`Fused`): it reads the data column by column
+    (data.TrainingData) and computes in the weights' dtype whatever the precision (`without_autocast`)."""
+    return gradients == "by_hand" and compile

@@ -21,14 +21,16 @@ curve so far (picture.draw_training), half a second a frame, the last for three.
 """
 
 import math
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 from lightning.pytorch.callbacks import Callback
 from tensorboard.compat.proto.summary_pb2 import Summary
 
+from backprop_by_example import torch_by_hand
+from backprop_by_example.network import squared_error, weight_names
 from backprop_by_example.pictures import picture
-from backprop_by_example.network import weight_names
 
 
 class BackpropLog(Callback):
@@ -76,12 +78,11 @@ class BackpropLog(Callback):
         self.whole = whole_epoch and -(-batches // trainer.accumulate_grad_batches) == 1
         self.X, self.T = (A.to(module.device) for A in (trainer.datamodule.X, trainer.datamodule.T))
         self.per_instance = self.details and self.whole and len(self.T) <= self.max_instances
-        # Where they are logged, the autograd step trains on the per-instance losses (compiled, if it is): its loss
-        # is their sum. They are the instances' when an update is one batch, the data in order, on one process:
-        # then the log takes them from the step; else from an eager pass of the same arithmetic (outputs_and_losses)
-        module.keep_outputs = self.per_instance and module.with_outputs
+        # The autograd step trains on the per-instance losses (compiled, if it is): its loss is their sum, and it
+        # returns them. They are the instances' when an update is one batch, the data in order, on one process: then
+        # the log takes them from the step; else from an eager pass of the same arithmetic (outputs_and_losses)
         one_batch = batches == 1 and trainer.world_size == 1 and not trainer.datamodule.shuffle
-        self.from_step = module.keep_outputs and one_batch
+        self.from_step = self.per_instance and one_batch and module.hparams.gradients == "autograd"
         matrices = self.matrices(module) if self.details else []
         self.scalars = [A for _, A in matrices if self.as_scalars(A)]
         self.histograms = [(letter, A) for letter, A in matrices if not self.as_scalars(A)]
@@ -179,9 +180,9 @@ class BackpropLog(Callback):
 
     def outputs_and_losses(self, trainer, module):
         """Each instance's loss, then its outputs, in the training step's arithmetic, eagerly (as summary.json has
-        them: module.outputs_as_trained): where the training step does not return them, and after the last update."""
+        them: outputs_as_trained): where the training step does not return them, and after the last update."""
         with trainer.precision_plugin.forward_context():
-            Y, losses = module.outputs_as_trained(self.X, self.T)
+            Y, losses = outputs_as_trained(module, self.X, self.T)
         return torch.cat([losses, Y.flatten()]).to(module.net.W.dtype)
 
     def write(self, trainer):
@@ -231,6 +232,16 @@ class BackpropLog(Callback):
             total = trainer.estimated_stepping_batches
             total = total if math.isfinite(total) else None  # no limit to the epochs or updates
             self.frames.append(picture.render(picture.draw_training(x, t, W, V, heading, *curve, total=total)))
+
+
+def outputs_as_trained(module, X, T):
+    """Y and each instance's loss as the training step computes them, eagerly, without gradients; called under the
+    precision's forward_context, as the step is: in autocast, but for the fused engine, which computes in the weights'
+    dtype whatever the precision (torch_by_hand.without_autocast)."""
+    fused = torch_by_hand.fused(module.hparams.gradients, module.hparams.compile)
+    with torch.no_grad(), torch_by_hand.without_autocast(X.device) if fused else nullcontext():
+        Y = module(X)
+        return Y, squared_error(Y, T)
 
 
 def hparams(cfg, trainer, module, summary):

@@ -98,7 +98,15 @@ def lightning_epoch_times(config, X, T, epochs, device, precision, engine="autog
         trainer, module, _ = build(cfg, run_dir)
         clock = EpochClock(device)
         trainer.callbacks.append(clock)
-        trainer.fit(module, datamodule=TrainingData(X, T, dtype=module.net.W.dtype, columns=module.reads_columns))
+        trainer.fit(
+            module,
+            datamodule=TrainingData(
+                X,
+                T,
+                dtype=module.net.W.dtype,
+                columns=torch_by_hand.fused(module.hparams.gradients, module.hparams.compile),
+            ),
+        )
     return clock.times()
 
 

@@ -20,12 +20,27 @@ class LastCheckpoint(Checkpoint):
 
     A stop is taken at the end of an update: within an epoch at the end of its batch, the epoch's last batch at the
     end of the epoch (Lightning resumes from both; `data.BatchLoader` knows which batches of the epoch are done).
+
+    Each checkpoint also holds the project's own record of where the run stands (`state_dict`, under `KEY` in the
+    checkpoint's callbacks), which a resume checks the config against (resume.read).
     """
+
+    KEY = "last_checkpoint"
 
     def __init__(self, path, every_n_epochs, stop=None):
         self.path, self.every_n_epochs = Path(path), every_n_epochs
         self.stop = stop or StopRequest()
         self.ended_mid_epoch = False
+        self.record = {}
+
+    @property
+    def state_key(self):
+        return self.KEY
+
+    def state_dict(self):
+        """The precision, the complete epochs and the updates, whether it was saved with batches of its epoch still
+        to run, and where that epoch stood and how its batches are made (data.Batches.state_dict)."""
+        return self.record
 
     def setup(self, trainer, module, stage):
         if not self.stop.installed:  # a worker that ddp_spawn started (the process that started it says so)
@@ -42,9 +57,9 @@ class LastCheckpoint(Checkpoint):
         if epoch_loop.batch_progress.is_last_batch or mid_accumulation:
             return  # the epoch's last batch stops at the epoch's end; no stop while gradients pile up
         if self.stop.requested(trainer):
-            self.stop_here(trainer)
+            self.stop_here(trainer, mid_epoch=True)
         if epoch_loop.done:  # max_steps or max_time ends the fit in the middle of an epoch: a resume goes on here
-            self.save(trainer)
+            self.save(trainer, mid_epoch=True)
             self.ended_mid_epoch = True
 
     def on_train_epoch_end(self, trainer, module):
@@ -55,25 +70,42 @@ class LastCheckpoint(Checkpoint):
         if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
             self.save(trainer)
 
-    def on_train_end(self, trainer, module):
-        if not self.ended_mid_epoch:  # by now Lightning counts the unfinished epoch as done
-            self.save(trainer)
-
     def teardown(self, trainer, module, stage):
         self.stop.uninstall()
 
-    def stop_here(self, trainer):
-        self.save(trainer)
+    def stop_here(self, trainer, mid_epoch=False):
+        self.save(trainer, mid_epoch)
         # LightningModule.print: on the first process only, above the progress bar if there is one
         trainer.lightning_module.print(f"Stopped after {module_progress(trainer)}; saved {self.path}", flush=True)
         self.stop.stop(trainer)
 
-    def save(self, trainer):
+    def on_train_end(self, trainer, module):
+        if not self.ended_mid_epoch:  # by now Lightning counts the unfinished epoch as done
+            self.save(trainer)
+
+    def save(self, trainer, mid_epoch=False):
         """The whole state (weights, optimizer, loops) to resume from; every DDP process calls it, the first writes."""
-        trainer.lightning_module.count_progress()
+        module = count_progress(trainer)
         if trainer.fast_dev_run:  # Lightning's promise for fast_dev_run: no checkpoints
             return
+        self.record = {
+            "precision": str(trainer.precision),
+            "epochs": module.epochs_done.item(),
+            "steps": module.steps_done.item(),
+            "mid_epoch": mid_epoch,
+            "batches": trainer.train_dataloader.state_dict(),
+        }
         trainer.save_checkpoint(self.path, weights_only=False)
+
+
+def count_progress(trainer):
+    """The module's epochs_done and steps_done from Lightning's loop counters, as they stand after the last update
+    (at a save, and at the end of the fit); returns the module."""
+    module, fit_loop = trainer.lightning_module, trainer.fit_loop
+    epoch = fit_loop.epoch_progress.current.started - 1  # the epoch under way, or the last one
+    module.steps_done.fill_(trainer.global_step)
+    module.epochs_done.fill_(max(epoch + fit_loop.epoch_loop.batch_progress.is_last_batch, 0))
+    return module
 
 
 def module_progress(trainer):

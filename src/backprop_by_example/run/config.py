@@ -150,8 +150,6 @@ class BenchmarkConfig:
     output: str = MISSING
 
 
-
-
 def register():
     """The schemas into Hydra's ConfigStore (conf/*.yaml name them in their defaults), and the ${pid:} resolver: what
     a script does before Hydra composes its config."""
@@ -161,6 +159,7 @@ def register():
     # ${pid:} in a run dir's name: two runs started in the same second still get dirs of their own. Cached, like
     # Hydra's ${now:}: every job of a sweep gets the sweep's value, even where a launcher runs them in other processes.
     OmegaConf.register_new_resolver("pid", os.getpid, replace=True, use_cache=True)
+
 
 # What a full or read-only disk, or a file too large for its limit, raises while the run writes its files
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO}

@@ -13,7 +13,9 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import Callback
 
+from backprop_by_example.run.checkpoint import LastCheckpoint
 from backprop_by_example.run.config import ConfigError, expect, user_path
 
 
@@ -27,7 +29,7 @@ class Saved(NamedTuple):
     epochs: int  # complete epochs
     steps: int  # updates
     batches: dict | None  # where the epoch stood and how its batches were made (data.Batches.state_dict)
-    mid_epoch: bool  # saved with batches of the epoch still to run (Lightning's own count, limit_train_batches too)
+    mid_epoch: bool  # saved with batches of the epoch still to run (of those limit_train_batches leaves)
 
 
 def read(path):
@@ -50,8 +52,7 @@ def read(path):
             raise TypeError("not a dict")
         state, hparams = checkpoint["state_dict"], checkpoint["hyper_parameters"]
         W, V = state["net.W"], state["net.V"]
-        fit_loop = checkpoint["loops"]["fit_loop"]
-        loader = fit_loop["state_dict"].get("combined_loader", [None])[0]
+        record = checkpoint["callbacks"][LastCheckpoint.KEY]  # the project's own (checkpoint.LastCheckpoint)
         checkpoint["optimizer_states"][0]["param_groups"]  # noqa: B018  (a resume needs the optimizer's state)
         if [list(W.shape), list(V.shape)] != [list(np.shape(hparams["W"])), list(np.shape(hparams["V"]))]:
             raise TypeError("the initial weights do not have the weights' shapes")
@@ -59,11 +60,11 @@ def read(path):
             W=hparams["W"],
             V=hparams["V"],
             dims=(W.shape[0], W.shape[1], V.shape[1]),
-            precision=checkpoint.get("precision"),
-            epochs=int(state["epochs_done"]),
-            steps=int(state.get("steps_done", checkpoint["global_step"])),
-            batches=loader,
-            mid_epoch=loader is not None and not fit_loop["epoch_loop.batch_progress"]["is_last_batch"],
+            precision=record["precision"],
+            epochs=record["epochs"],
+            steps=record["steps"],
+            batches=record["batches"],
+            mid_epoch=record["mid_epoch"],
         )
     except (KeyError, TypeError, AttributeError, IndexError):
         raise ConfigError(
@@ -106,3 +107,14 @@ SHORT_PRECISIONS = {"64": "64-true", "32": "32-true", "16": "16-mixed", "bf16": 
 def unified_precision(precision):
     """Lightning's full name of a precision: '64' (or 64) is '64-true'."""
     return SHORT_PRECISIONS.get(str(precision), str(precision))
+
+
+class LearningRateFromConfig(Callback):
+    """A resumed run gets the optimizer state of its checkpoint, learning rate included: the config's lr wins."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def on_train_start(self, trainer, module):
+        for group in trainer.optimizers[0].param_groups:
+            group["lr"] = self.lr

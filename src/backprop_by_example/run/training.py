@@ -16,16 +16,18 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
+from backprop_by_example import torch_by_hand
+from backprop_by_example.data import Batches, TrainingData, load
+from backprop_by_example.log.tensorboard_log import BackpropLog, hparams, outputs_as_trained
+from backprop_by_example.module import BackpropModule
+from backprop_by_example.network import initial_weights
 from backprop_by_example.run import resume, trainer_args
 from backprop_by_example.run.checkpoint import LastCheckpoint, progress
 from backprop_by_example.run.config import ConfigError, check, check_instance, plain, user_path
-from backprop_by_example.run.console import Unsaid, lightning_notes_held, leave_out_unsaid
-from backprop_by_example.data import Batches, TrainingData, load
-from backprop_by_example.module import BackpropModule
-from backprop_by_example.network import initial_weights
+from backprop_by_example.run.console import Unsaid, leave_out_unsaid, lightning_notes_held
 from backprop_by_example.run.progress import EpochBar
+from backprop_by_example.run.skipped import SkippedUpdates
 from backprop_by_example.run.stopping import Stopped, end_process_group
-from backprop_by_example.log.tensorboard_log import BackpropLog, hparams
 
 MAX_INSTANCES_IN_SUMMARY = 10_000  # beyond, summary.json holds null for the per-instance outputs and losses
 REFUSALS = (ValueError, TypeError, ImportError, MisconfigurationException)  # what Lightning's own checks raise
@@ -110,6 +112,8 @@ def build(cfg, run_dir):
         LastCheckpoint(Path(run_dir) / "checkpoints" / "last.ckpt", cfg.checkpoint.every_n_epochs),
         *([BackpropLog(run_dir, **OmegaConf.to_container(cfg.log))] if tensorboard else []),
         *([EpochBar()] if cfg.trainer.enable_progress_bar else []),  # in place of Lightning's bar per epoch
+        *([resume.LearningRateFromConfig(cfg.optimizer.lr)] if cfg.ckpt_path is not None else []),
+        SkippedUpdates(),
         Unsaid(),
     ]
     # the hparams go in at the end, with the final loss as their metric (see `train`)
@@ -123,7 +127,13 @@ def build(cfg, run_dir):
     with trainer.init_module():  # parameters are created in the precision's dtype
         module = BackpropModule(W, V, cfg.optimizer.lr, cfg.model.compile, cfg.model.gradients.value)
     data = TrainingData(
-        X, T, cfg.data.batch_size, cfg.data.shuffle, cfg.seed, dtype=module.net.W.dtype, columns=module.reads_columns
+        X,
+        T,
+        cfg.data.batch_size,
+        cfg.data.shuffle,
+        cfg.seed,
+        dtype=module.net.W.dtype,
+        columns=torch_by_hand.fused(cfg.model.gradients.value, cfg.model.compile),
     )
     return trainer, module, data
 
@@ -146,7 +156,7 @@ def train(cfg, run_dir):
     net = module.net
     X, T = (a.to(net.W) for a in (data.X, data.T))
     with trainer.precision_plugin.forward_context():  # as the log's point after the last update
-        Y, losses = module.outputs_as_trained(X, T)
+        Y, losses = outputs_as_trained(module, X, T)
     per_instance = len(X) <= MAX_INSTANCES_IN_SUMMARY
     summary = {
         "W": net.W.tolist(),
