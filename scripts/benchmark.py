@@ -8,8 +8,16 @@ import hydra
 import torch
 from hydra import compose
 
-from backprop_by_example.run.benchmark import CROSSOVER_HEADER, HEADER, crossover, end_to_end, epoch_table
-from backprop_by_example.run.config import check_benchmark, one_line_errors, register
+from backprop_by_example.run.benchmark import (
+    CROSSOVER_HEADER,
+    HEADER,
+    check_benchmark,
+    crossover,
+    end_to_end,
+    epoch_table,
+)
+from backprop_by_example.run.errors import one_line_errors
+from backprop_by_example.run.schema import register
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="benchmark")

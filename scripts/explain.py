@@ -7,8 +7,10 @@ from pathlib import Path
 import hydra
 
 from backprop_by_example.pictures import picture
-from backprop_by_example.run.config import Format, one_line_errors, register, user_path
 from backprop_by_example.pictures.explain import instance, stage_pictures, tables, walkthrough
+from backprop_by_example.run.errors import one_line_errors
+from backprop_by_example.run.paths import user_path
+from backprop_by_example.run.schema import Format, register
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="explain")

@@ -8,7 +8,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_original_cwd
 
-from backprop_by_example.run.config import one_line_errors, register
+from backprop_by_example.run.errors import one_line_errors
+from backprop_by_example.run.schema import register
 from backprop_by_example.run.stopping import Stopped
 from backprop_by_example.run.training import continue_command, report, shown_path, train
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from backprop_by_example.run.config import register
+from backprop_by_example.run.schema import register
 
 register()  # the structured configs and ${pid:}, as the scripts do
 

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from backprop_by_example.run.config import ConfigError, check_benchmark
+from backprop_by_example.run.benchmark import check_benchmark
+from backprop_by_example.run.errors import ConfigError
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ import resource
 
 import pytest
 
-from backprop_by_example.run.config import ConfigError, check
+from backprop_by_example.run.checks import check
+from backprop_by_example.run.errors import ConfigError
 from backprop_by_example.run.training import build
 
 CASES = {

@@ -61,7 +61,8 @@ def test_gradient_of_a_batch_is_the_sum_of_per_instance_gradients():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_modules_loss_has_the_hand_derived_loss_and_gradients_for_random_weights(seed):
-    """What Lightning trains on (module.loss_and_outputs, autograd's backward) is the seed's summed loss and its gradients."""
+    """What Lightning trains on (module.loss_and_outputs, autograd's backward) is the seed's summed loss and its
+    gradients."""
     X, T, W, V = random_problem(seed, n=3, dims=(3, 4, 2))
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)  # as Lightning's trainer.init_module() does for 64-true

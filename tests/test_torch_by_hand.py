@@ -7,8 +7,8 @@ import torch
 
 import seed_printed as seed
 from backprop_by_example import by_hand
-from backprop_by_example.torch_by_hand import SMALL, loss_and_gradients, squared_error
 from backprop_by_example.run.training import train
+from backprop_by_example.torch_by_hand import SMALL, loss_and_gradients, squared_error
 from overrides import matrix
 
 BY_HAND = "model.gradients=by_hand"

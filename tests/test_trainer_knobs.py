@@ -7,7 +7,7 @@ import torch
 
 import seed_printed as seed
 from backprop_by_example import by_hand
-from backprop_by_example.run.config import ConfigError
+from backprop_by_example.run.errors import ConfigError
 from backprop_by_example.run.training import build, train
 from overrides import matrix
 

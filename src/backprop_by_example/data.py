@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from backprop_by_example.run.config import ConfigError, user_path
+from backprop_by_example.run.errors import ConfigError
+from backprop_by_example.run.paths import user_path
 
 
 class TrainingData(L.LightningDataModule):

@@ -25,9 +25,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from backprop_by_example import by_hand, torch_by_hand
-from backprop_by_example.run.config import BENCHMARK_DTYPES as DTYPES
 from backprop_by_example.data import Batches, Instances, TrainingData
 from backprop_by_example.network import Network, squared_error
+from backprop_by_example.run.errors import expect
 from backprop_by_example.run.training import build
 
 
@@ -81,6 +81,9 @@ class EpochClock(L.Callback):
     def times(self):
         return list(np.diff(self.ends)[1:])  # the first epoch (a picture, or compiling) left out
 
+
+# The precisions the benchmark times, and the dtype of each one's plain PyTorch loop
+DTYPES = {"64-true": torch.float64, "32-true": torch.float32}
 
 # The gradient engines of (c): the overrides of each
 ENGINES = {
@@ -272,3 +275,18 @@ def _accelerator(device):
 def _sync(device):
     if device == "cuda":
         torch.cuda.synchronize()
+
+
+def check_benchmark(cfg):
+    """Raise ConfigError for benchmark settings that cannot be timed."""
+    for n in cfg.sizes:
+        expect(n >= 1, "sizes", "numbers of instances >= 1", n)
+    for precision in cfg.precisions:
+        expect(precision in DTYPES, "precisions", " or ".join(DTYPES), precision)
+    expect(cfg.epochs >= 1, "epochs", "a number of timed epochs >= 1", cfg.epochs)
+    expect(cfg.rounds >= 1, "rounds", "a number of rounds >= 1", cfg.rounds)
+    expect(cfg.crossover_n >= 1, "crossover_n", "a number of instances >= 1", cfg.crossover_n)
+    for width in cfg.crossover_widths:
+        expect(width >= 1, "crossover_widths", "numbers of hidden units >= 1", width)
+    repeats = cfg.end_to_end_repeats
+    expect(repeats >= 0, "end_to_end_repeats", "a number of runs >= 0 (0 leaves the end-to-end timing out)", repeats)

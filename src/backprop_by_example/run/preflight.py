@@ -25,7 +25,8 @@ from hydra.utils import get_method
 from lightning.pytorch.strategies import StrategyRegistry
 from omegaconf import OmegaConf
 
-from backprop_by_example.run.config import ConfigError, check_writable, expect, one_line_errors
+from backprop_by_example.run.errors import ConfigError, expect, one_line_errors
+from backprop_by_example.run.paths import check_writable
 
 # Hydra's default sweeper, named by its `_target_`: its module is internal, so it is neither imported nor asked for its
 # jobs (jobs() works them out as it does; tests/test_hydra.py checks both against Hydra's own)

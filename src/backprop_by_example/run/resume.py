@@ -16,7 +16,8 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from backprop_by_example.run.checkpoint import LastCheckpoint
-from backprop_by_example.run.config import ConfigError, expect, user_path
+from backprop_by_example.run.errors import ConfigError, expect
+from backprop_by_example.run.paths import user_path
 
 
 class Saved(NamedTuple):

@@ -14,7 +14,7 @@ import lightning as L
 import torch
 from omegaconf import OmegaConf
 
-from backprop_by_example.run.config import ConfigError, expect
+from backprop_by_example.run.errors import ConfigError, expect
 
 NO_VALIDATION = "this project has no validation data, so there is no validation to schedule"
 REFUSED = {

@@ -23,8 +23,10 @@ from backprop_by_example.module import BackpropModule
 from backprop_by_example.network import initial_weights
 from backprop_by_example.run import resume, trainer_args
 from backprop_by_example.run.checkpoint import LastCheckpoint, progress
-from backprop_by_example.run.config import ConfigError, check, check_instance, plain, user_path
+from backprop_by_example.run.checks import check, check_instance, plain
 from backprop_by_example.run.console import Unsaid, leave_out_unsaid, lightning_notes_held
+from backprop_by_example.run.errors import ConfigError
+from backprop_by_example.run.paths import user_path
 from backprop_by_example.run.progress import EpochBar
 from backprop_by_example.run.skipped import SkippedUpdates
 from backprop_by_example.run.stopping import Stopped, end_process_group
