@@ -9,9 +9,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_original_cwd
 
 from backprop_by_example.run.errors import one_line_errors
+from backprop_by_example.run.report import continue_command, report, shown_path
 from backprop_by_example.run.schema import register
 from backprop_by_example.run.stopping import Stopped
-from backprop_by_example.run.training import continue_command, report, shown_path, train
+from backprop_by_example.run.training import train
 
 log = logging.getLogger(__name__)
 

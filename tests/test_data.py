@@ -8,7 +8,8 @@ import pytest
 
 import seed_printed as seed
 from backprop_by_example import by_hand
-from backprop_by_example.data import Instances, read_csv
+from backprop_by_example.data import Instances
+from backprop_by_example.run.csv_file import read_csv
 from backprop_by_example.run.errors import ConfigError
 from backprop_by_example.run.training import build, train
 from overrides import matrix

@@ -36,4 +36,4 @@ def test_importing_every_module_adds_no_warning_filter_log_handler_or_registrati
     done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
     states = json.loads(done.stdout)
     assert states["after"] == states["before"]
-    assert states["before"]["pid resolver"] is False  # the scripts register it (run.config.register)
+    assert states["before"]["pid resolver"] is False  # the scripts register it (run.schema.register)

@@ -155,7 +155,7 @@ def test_a_float16_update_whose_scaled_gradients_overflow_is_skipped_and_reporte
     Here on the CPU with the same plugin that Lightning puts in place on CUDA."""
     from lightning.pytorch.plugins import MixedPrecision
 
-    from backprop_by_example.run.training import report
+    from backprop_by_example.run.report import report
 
     grad_y_out = by_hand.backprop(seed.X, seed.T, seed.W, seed.V).grad_y_out
     assert np.abs(grad_y_out).max() * 2**16 > np.finfo(np.float16).max > np.abs(grad_y_out).max() * 2**15

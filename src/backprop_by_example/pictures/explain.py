@@ -11,14 +11,13 @@ import numpy as np
 import torch
 
 from backprop_by_example import by_hand, tape, torch_by_hand
-from backprop_by_example.data import load
 from backprop_by_example.network import Network, squared_error, weight_names
 from backprop_by_example.pictures import picture, stages
 from backprop_by_example.run.checks import check_instance, check_keys, check_network, check_seed
 from backprop_by_example.run.errors import ConfigError, expect
+from backprop_by_example.run.inputs import load, start_weights
 from backprop_by_example.run.paths import check_writable, user_path
 from backprop_by_example.run.schema import ExplainConfig
-from backprop_by_example.run.training import start_weights
 
 FORWARD = [
     ("h_in", "x @ W"),

@@ -24,7 +24,7 @@ def check(cfg):
     check_seed(cfg.seed)
     batch_size = cfg.data.batch_size
     expect(batch_size is None or batch_size >= 1, "data.batch_size", "a number of rows >= 1, or null", batch_size)
-    # log.picture_instance is checked against the data once it is loaded (training.checked)
+    # log.picture_instance is checked against the data once it is loaded (inputs.checked)
     for key in ("log.picture_every_n_epochs", "checkpoint.every_n_epochs"):
         every = OmegaConf.select(cfg, key)
         expect(every >= 1, key, "a number of epochs >= 1", every)

@@ -11,8 +11,10 @@ import os
 import signal
 import sys
 import threading
+from contextlib import contextmanager
 
 import torch
+from lightning.pytorch.callbacks import Callback
 
 NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
@@ -124,3 +126,25 @@ class StopRequest:
             sys.stderr.flush()
             os._exit(stopped.code or 0)
         raise stopped
+
+
+class EndProcessGroup(Callback):
+    """Under DDP, ends the process group in step at the end of fit (stopping.end_process_group)."""
+
+    def teardown(self, trainer, module, stage):
+        end_process_group()
+
+
+@contextmanager
+def signals_noted(trainer):
+    """Ctrl-C and SIGTERM during fit ask it to stop (stopping.StopRequest) instead of raising where they land."""
+    stop = trainer.checkpoint_callback.stop
+    stop.install(launcher=trainer.strategy.launcher, announce=trainer.is_global_zero)
+    try:
+        yield
+    except torch.multiprocessing.ProcessExitedException as exited:  # ddp_spawn: its first worker stopped
+        if exited.exit_code - 128 in (signal.SIGINT, signal.SIGTERM):
+            raise Stopped(stop.signum or exited.exit_code - 128) from None  # the signal this process was sent
+        raise
+    finally:
+        stop.uninstall()

@@ -1,70 +1,31 @@
 """Build the run from a config, fit it, and summarise the result (what `scripts/train.py` does)."""
 
 import json
-import os
-import shlex
-import signal
 import time
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import lightning as L
-import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
 from backprop_by_example import torch_by_hand
-from backprop_by_example.data import Batches, TrainingData, load
-from backprop_by_example.log.tensorboard_log import BackpropLog, hparams, outputs_as_trained
+from backprop_by_example.data import TrainingData
+from backprop_by_example.log.tensorboard_log import BackpropLog, hparams
 from backprop_by_example.module import BackpropModule
-from backprop_by_example.network import initial_weights
-from backprop_by_example.run import resume, trainer_args
-from backprop_by_example.run.checkpoint import LastCheckpoint, progress
-from backprop_by_example.run.checks import check, check_instance, plain
+from backprop_by_example.run import resume
+from backprop_by_example.run.checkpoint import LastCheckpoint
 from backprop_by_example.run.console import Unsaid, leave_out_unsaid, lightning_notes_held
 from backprop_by_example.run.errors import ConfigError
+from backprop_by_example.run.inputs import checked
 from backprop_by_example.run.paths import user_path
 from backprop_by_example.run.progress import EpochBar
+from backprop_by_example.run.report import summarize, write_atomically
 from backprop_by_example.run.skipped import SkippedUpdates
-from backprop_by_example.run.stopping import Stopped, end_process_group
+from backprop_by_example.run.stopping import EndProcessGroup, signals_noted
 
-MAX_INSTANCES_IN_SUMMARY = 10_000  # beyond, summary.json holds null for the per-instance outputs and losses
 REFUSALS = (ValueError, TypeError, ImportError, MisconfigurationException)  # what Lightning's own checks raise
-
-
-class EndProcessGroup(Callback):
-    """Under DDP, ends the process group in step at the end of fit (stopping.end_process_group)."""
-
-    def teardown(self, trainer, module, stage):
-        end_process_group()
-
-
-def start_weights(cfg):
-    """W and V to start from: model.W and model.V as given, or where null drawn from `seed`."""
-    model = cfg.model
-    dims = model.input_dim, model.hidden_dim, model.output_dim
-    return initial_weights(plain(model.W), plain(model.V), *dims, cfg.seed)
-
-
-def checked(cfg):
-    """What a run takes from its config, all of it checked: the data X and T, and the initial weights W and V.
-
-    The data and the checkpoint to resume from are read here too, so that bad input gets its one line before
-    Lightning prints anything (and before any job of a sweep starts: preflight.Preflight).
-    """
-    check(cfg)
-    trainer_args.check(cfg.trainer)
-    X, T = load(cfg.data, cfg.model)
-    check_instance("log.picture_instance", cfg.log.picture_instance, len(X))
-    trainer_args.check_batches(cfg.trainer, len(Batches(len(X), cfg.data.batch_size, False, 0)))
-    saved = resume.read(cfg.ckpt_path) if cfg.ckpt_path is not None else None
-    if saved:
-        resume.check(cfg, saved, len(X))
-    W, V = (saved.W, saved.V) if saved else start_weights(cfg)  # a resumed run keeps its initial weights
-    return X, T, W, V
 
 
 def trainer_for(cfg, **project):
@@ -155,95 +116,10 @@ def train(cfg, run_dir):
     if not trainer.is_global_zero:
         return None
 
-    net = module.net
-    X, T = (a.to(net.W) for a in (data.X, data.T))
-    with trainer.precision_plugin.forward_context():  # as the log's point after the last update
-        Y, losses = outputs_as_trained(module, X, T)
-    per_instance = len(X) <= MAX_INSTANCES_IN_SUMMARY
-    summary = {
-        "W": net.W.tolist(),
-        "V": net.V.tolist(),
-        "outputs": Y.tolist() if per_instance else None,
-        "targets": T.tolist() if per_instance else None,
-        "losses": losses.tolist() if per_instance else None,
-        "loss": losses.sum().item(),
-        "epochs": module.epochs_done.item(),  # complete epochs
-        "steps": module.steps_done.item(),  # updates
-        "steps_skipped": module.steps_skipped.item(),  # of them, by 16-mixed's loss scaler (module.py)
-        "accelerator": trainer.strategy.root_device.type,
-        "precision": trainer.precision,
-        "fit_seconds": fit_seconds,
-    }
+    summary = summarize(trainer, module, data, fit_seconds)
     if isinstance(trainer.logger, TensorBoardLogger):
         params = hparams(cfg, trainer, module, summary)
         trainer.logger.log_hyperparams(params, {"final_loss": summary["loss"]}, step=summary["steps"])
         trainer.logger.finalize("success")
     write_atomically(Path(run_dir, "summary.json"), json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-@contextmanager
-def signals_noted(trainer):
-    """Ctrl-C and SIGTERM during fit ask it to stop (stopping.StopRequest) instead of raising where they land."""
-    stop = trainer.checkpoint_callback.stop
-    stop.install(launcher=trainer.strategy.launcher, announce=trainer.is_global_zero)
-    try:
-        yield
-    except torch.multiprocessing.ProcessExitedException as exited:  # ddp_spawn: its first worker stopped
-        if exited.exit_code - 128 in (signal.SIGINT, signal.SIGTERM):
-            raise Stopped(stop.signum or exited.exit_code - 128) from None  # the signal this process was sent
-        raise
-    finally:
-        stop.uninstall()
-
-
-def write_atomically(path, text):
-    """The file whole or not at all: a run stopped while it is written never leaves half a summary."""
-    part = path.with_name(path.name + ".part")
-    part.write_text(text)
-    try:
-        os.replace(part, path)
-    except OSError as error:  # a directory of that name, say: name the file the run meant to write
-        part.unlink()
-        raise OSError(error.errno, error.strerror, str(path)) from None
-
-
-def report(summary, run_dir, shown=10, start_dir=None):
-    """A few readable lines: outputs against targets (the first `shown` instances), the final weights, where to look."""
-    done = progress(summary["epochs"], summary["steps"])
-    lines = [f"After {done} (precision {summary['precision']}, on {summary['accelerator']}):"]
-    if summary["steps_skipped"]:
-        lines.append(
-            f"  {summary['steps_skipped']} of the {summary['steps']} updates skipped: their gradients overflowed "
-            "float16, and the loss scaler skips such an update and halves its scale"
-        )
-    rows = list(zip(summary["outputs"] or [], summary["targets"] or [], summary["losses"] or [], strict=True))
-    for i, (y, t, loss) in enumerate(rows[:shown], start=1):
-        lines.append(f"  instance {i}: y = {_row(y)}  target {_row(t, '.8g')}  loss {loss:.8f}")
-    if len(rows) > shown:
-        lines.append(f"  ... and {len(rows) - shown} more instances")
-    lines.append(f"  total loss {summary['loss']:.8f}")
-    for name in ("W", "V"):
-        lines.append(f"  {name} = [{', '.join(_row(r) for r in summary[name])}]")
-    lines.append(f"Run dir:     {shown_path(run_dir, start_dir)}")
-    if (Path(run_dir) / "checkpoints" / "last.ckpt").is_file():
-        lines.append(f"Checkpoint:  {shown_path(Path(run_dir) / 'checkpoints' / 'last.ckpt', start_dir)}")
-    if (Path(run_dir) / "tensorboard").is_dir():
-        lines.append(f"TensorBoard: tensorboard --logdir {shown_path(run_dir, start_dir)}")
-    return "\n".join(lines)
-
-
-def shown_path(path, start_dir=None):
-    """`path` relative to the directory the command ran in (`start_dir`, default the current one), if inside it."""
-    path, start_dir = Path(path).resolve(), Path(start_dir or Path.cwd()).resolve()
-    return path.relative_to(start_dir) if path.is_relative_to(start_dir) else path
-
-
-def continue_command(script, overrides, checkpoint):
-    """The command line that continues a stopped run: its overrides again, ckpt_path instead of its run dir."""
-    kept = [o for o in overrides if o.split("=")[0].lstrip("+~") not in ("ckpt_path", "hydra.run.dir")]
-    return shlex.join(["python", script, *kept, f"ckpt_path={checkpoint}"])
-
-
-def _row(values, spec=".8f"):
-    return "[" + ", ".join(format(v, spec) for v in values) + "]"
