@@ -26,6 +26,7 @@ class LastCheckpoint(Checkpoint):
         self.path, self.every_n_epochs = Path(path), every_n_epochs
         self.stop = stop or StopRequest()
         self.ended_mid_epoch = False
+        self.stopping = False  # the save under way is a stop's (callbacks that write something at a stop look)
 
     def setup(self, trainer, module, stage):
         if not self.stop.installed:  # a worker that ddp_spawn started (the process that started it says so)
@@ -63,6 +64,7 @@ class LastCheckpoint(Checkpoint):
         self.stop.uninstall()
 
     def stop_here(self, trainer):
+        self.stopping = True
         self.save(trainer)
         # LightningModule.print: on the first process only, above the progress bar if there is one
         trainer.lightning_module.print(f"Stopped after {module_progress(trainer)}; saved {self.path}", flush=True)

@@ -6,12 +6,14 @@ edge width its size on a log scale, since the seed's gradients span 1e-8 to 1e-1
 """
 
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.image import imsave
-from PIL import Image
+from PIL import GifImagePlugin, Image
 
 from backprop_by_example import by_hand
 from backprop_by_example.stages import numbers, short
@@ -155,6 +157,46 @@ def save_gif(images, path, seconds_per_frame, last_for=None):
     durations = [round(1000 * seconds_per_frame)] * len(frames)
     durations[-1] = round(1000 * (last_for or seconds_per_frame))
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
+
+
+class GifWriter:
+    """An animated GIF that loops, written frame by frame: each frame goes to disk when the next one comes, so that
+    memory holds one frame however many there are (PIL's `save_all` holds them all until it writes). The frame held
+    back is the last: `close` writes it, shown `last_for` seconds (default: as long as the others), and only then
+    renames `<name>.part` to the GIF's name, so that the GIF is whole or not there.
+
+    The GIF is made of PIL's documented pieces (GifImagePlugin.getheader, getdata): the header with the loop, then
+    each frame with its own palette and duration, then the trailer.
+    """
+
+    def __init__(self, path, seconds_per_frame, last_for=None):
+        self.path = Path(path)
+        self.part = self.path.with_name(self.path.name + ".part")
+        self.ms, self.last_ms = round(1000 * seconds_per_frame), round(1000 * (last_for or seconds_per_frame))
+        self.file, self.held, self.closed = None, None, False
+
+    def add(self, image):
+        """One more frame (an RGB array, all of one size)."""
+        if self.held is not None:
+            self._write(self.held, self.ms)
+        self.held = Image.fromarray(image).quantize(colors=255)
+
+    def close(self):
+        """The GIF of the frames so far, the last one held `last_for`; no file where no frame came."""
+        if self.closed or self.held is None:
+            return
+        self._write(self.held, self.last_ms)
+        self.file.write(b";")  # the GIF trailer
+        self.file.close()
+        os.replace(self.part, self.path)
+        self.closed = True
+
+    def _write(self, frame, ms):
+        if self.file is None:
+            self.file = open(self.part, "wb")  # noqa: SIM115  (open from the first frame to `close`)
+            header, _ = GifImagePlugin.getheader(frame, info={"loop": 0})
+            self.file.writelines(header)
+        self.file.writelines(GifImagePlugin.getdata(frame, duration=ms, include_color_table=True))
 
 
 def _short(values):
