@@ -115,15 +115,18 @@ def test_stopped_in_the_middle_of_an_epoch_of_batches_in_data_order_resumes_as_t
     assert (resumed["epochs"], resumed["steps"]) == (3, 9)
 
 
-ANIMATED = [*FULL_BATCH, "log.animation=true", "log.picture_every_n_epochs=2"]  # pictures at 0, 2, 4; the end: 6
+# The seed's instances one at a time, 2 updates an epoch, 12 in all: pictures at epochs 0, 2, 4 (updates 0, 4, 8)
+ANIMATED = ["log.details=false", "data.batch_size=1", "trainer.max_epochs=6", "log.animation=true",
+            "log.picture_every_n_epochs=2"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def animated(config, tmp_path_factory):
-    """A run with the animation stopped by Ctrl-C as update 3 begins (after 3 updates), resumed; and uninterrupted."""
+    """A run with the animation stopped by Ctrl-C in the middle of epoch 2 (after 5 updates), resumed; and the same
+    run uninterrupted."""
     root = tmp_path_factory.mktemp("animated")
     with pytest.MonkeyPatch.context() as monkeypatch:
-        stopped = train_signalled(monkeypatch, config(*ANIMATED), root / "stopped", 2)
+        stopped = train_signalled(monkeypatch, config(*ANIMATED), root / "stopped", 4)
     stopped_gif = frames(root / "stopped" / "training.gif")  # before the resume: it could not change it anyway
     last = root / "stopped" / "checkpoints" / "last.ckpt"
     training.train(config(*ANIMATED, f"ckpt_path={last}"), root / "resumed")
@@ -142,7 +145,7 @@ def frames(gif_path):
 
 
 def test_a_run_stopped_by_ctrl_c_writes_its_animation_so_far(animated):
-    """Frames at updates 0 and 2 (the pictures so far) and at the stop, after 3 updates, shown the last's 3 s."""
+    """Frames at updates 0 and 4 (the pictures so far) and at the stop, after 5 updates, shown the last's 3 s."""
     stopped, (images, durations), root = animated
     assert stopped.code == 130
     assert durations == [500, 500, 3000]
@@ -150,8 +153,9 @@ def test_a_run_stopped_by_ctrl_c_writes_its_animation_so_far(animated):
 
 
 def test_the_animation_of_a_resumed_run_is_the_whole_runs_frame_by_frame(animated):
-    """As many frames as the pictures of the whole run (6 epochs / 2 + 1, the last after the last update), each the
-    uninterrupted run's: the loss curve from step 0, the frames of the stopped run drawn again."""
+    """As many frames as the pictures of the whole run (6 epochs / 2 + 1, the last after the last update: epoch 2,
+    resumed in its middle, has one), each the uninterrupted run's: the frames of the stopped run drawn again, the
+    loss curve from step 0."""
     _, _, root = animated
     resumed, whole = frames(root / "resumed" / "training.gif"), frames(root / "whole" / "training.gif")
     assert resumed[1] == whole[1] == [500, 500, 500, 3000]
@@ -163,9 +167,8 @@ def test_the_loss_curve_a_resumed_run_keeps_starts_at_step_0_with_the_seeds_loss
     _, _, root = animated
     checkpoint = torch.load(root / "resumed" / "checkpoints" / "last.ckpt", weights_only=True)
     curve = checkpoint["animation"]["curve"]["items"]
-    assert [step for step, _ in curve] == list(range(7))  # the point after the last update too
-    assert curve[0][1] == pytest.approx(seed.loss_before, abs=seed.DECIMALS_8)  # cell 28
-    assert curve[1][1] == pytest.approx(seed.loss_after_step, abs=seed.DECIMALS_8)
+    assert [step for step, _ in curve] == list(range(12))  # each update's loss, of the one instance it trains on
+    assert curve[0][1] == pytest.approx(seed.losses_before[0], abs=seed.DECIMALS_8)  # instance 1's, cell 25
 
 
 def test_a_second_ctrl_c_ends_the_process_at_once_with_130():

@@ -27,9 +27,8 @@ FRAME_VALUES = 2**20  # about 30 MB as Python lists
 
 
 class Frame(NamedTuple):
-    """What a frame shows: the weights after `step` updates, at the start of epoch `epoch`, for one instance."""
+    """What a frame shows: the weights after `step` updates, for one instance."""
 
-    epoch: int
     step: int
     instance: int  # counted from 1
     x: list
@@ -109,10 +108,8 @@ class TrainingAnimation(Callback):
             self.gif.add(self.draw(frame, frame.step))
 
     def on_train_epoch_start(self, trainer, module):
-        epoch = trainer.current_epoch
-        if not trainer.is_global_zero or epoch % self.every != 0:
-            return
-        if self.frames.last is not None and epoch <= self.frames.last.epoch:  # resumed within this epoch
+        """A picture moment. (A run resumed in the middle of an epoch does not start that epoch again.)"""
+        if not trainer.is_global_zero or trainer.current_epoch % self.every != 0:
             return
         frame = self.frame(trainer, module)
         self.frames.add(frame)
@@ -144,7 +141,7 @@ class TrainingAnimation(Callback):
         i = self.instance - 1
         x, t = trainer.datamodule.X[i].tolist(), trainer.datamodule.T[i].tolist()
         W, V = (A.detach().double().cpu().tolist() for A in (module.net.W, module.net.V))
-        return Frame(trainer.current_epoch, trainer.global_step, self.instance, x, t, W, V)
+        return Frame(trainer.global_step, self.instance, x, t, W, V)
 
     def draw(self, frame, before):
         """The frame as an RGB image, with the curve's points before step `before` (None: all of them)."""
