@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.image import imsave
-from PIL import GifImagePlugin, Image
+from PIL import GifImagePlugin, Image, ImageChops
 
 from backprop_by_example import by_hand
 from backprop_by_example.stages import numbers, short
@@ -195,37 +195,41 @@ class GifWriter:
     renames `<name>.part` to the GIF's name, so that the GIF is whole or not there.
 
     The GIF is made of PIL's documented pieces (GifImagePlugin.getheader, getdata): the header with the loop, then
-    each frame with its own palette and duration, then the trailer.
+    each frame with its own palette and duration, then the trailer. A frame after the first is the part of it that
+    differs from the one before, drawn over that one (as PIL's `save_all` does).
     """
 
     def __init__(self, path, seconds_per_frame, last_for=None):
         self.path = Path(path)
         self.part = self.path.with_name(self.path.name + ".part")
         self.ms, self.last_ms = round(1000 * seconds_per_frame), round(1000 * (last_for or seconds_per_frame))
-        self.file, self.held, self.closed = None, None, False
+        self.file, self.previous, self.held, self.closed = None, None, None, False
 
     def add(self, image):
         """One more frame (an RGB array, all of one size)."""
         if self.held is not None:
-            self._write(self.held, self.ms)
-        self.held = Image.fromarray(image).quantize(colors=255)
+            self._write(*self.held, self.ms)
+        image = Image.fromarray(image)
+        box = (0, 0, *image.size) if self.previous is None else ImageChops.difference(self.previous, image).getbbox()
+        box = box or (0, 0, 1, 1)  # the same picture again: a pixel of it
+        self.previous, self.held = image, (image.crop(box).quantize(colors=255), box[:2])
 
     def close(self):
         """The GIF of the frames so far, the last one held `last_for`; no file where no frame came."""
         if self.closed or self.held is None:
             return
-        self._write(self.held, self.last_ms)
+        self._write(*self.held, self.last_ms)
         self.file.write(b";")  # the GIF trailer
         self.file.close()
         os.replace(self.part, self.path)
         self.closed = True
 
-    def _write(self, frame, ms):
-        if self.file is None:
+    def _write(self, frame, offset, ms):
+        if self.file is None:  # the first frame: the whole picture
             self.file = open(self.part, "wb")  # noqa: SIM115  (open from the first frame to `close`)
             header, _ = GifImagePlugin.getheader(frame, info={"loop": 0})
             self.file.writelines(header)
-        self.file.writelines(GifImagePlugin.getdata(frame, duration=ms, include_color_table=True))
+        self.file.writelines(GifImagePlugin.getdata(frame, offset, duration=ms, include_color_table=True))
 
 
 def _short(values, most=4):
