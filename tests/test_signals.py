@@ -10,6 +10,7 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
+from PIL import Image, ImageSequence
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import seed_printed as seed
@@ -37,25 +38,26 @@ class SignalAt(L.Callback):
             os.kill(os.getpid(), self.signum)
 
 
+def train_signalled(monkeypatch, cfg, run_dir, step, signum=signal.SIGINT):
+    """Train, with the signal sent as update `step` begins -> Stopped."""
+    build = training.build
+
+    def build_with_signal(*args):
+        trainer, module, data = build(*args)
+        trainer.callbacks.insert(0, SignalAt(step, signum))
+        return trainer, module, data
+
+    monkeypatch.setattr(training, "build", build_with_signal)
+    with pytest.raises(Stopped) as stopped:
+        training.train(cfg, run_dir)
+    monkeypatch.setattr(training, "build", build)
+    return stopped.value
+
+
 @pytest.fixture
 def signalled(monkeypatch):
-    """signalled(cfg, run_dir, step, signum): train, with the signal sent as update `step` begins -> Stopped."""
-
-    def run(cfg, run_dir, step, signum=signal.SIGINT):
-        build = training.build
-
-        def build_with_signal(*args):
-            trainer, module, data = build(*args)
-            trainer.callbacks.insert(0, SignalAt(step, signum))
-            return trainer, module, data
-
-        monkeypatch.setattr(training, "build", build_with_signal)
-        with pytest.raises(Stopped) as stopped:
-            training.train(cfg, run_dir)
-        monkeypatch.setattr(training, "build", build)
-        return stopped.value
-
-    return run
+    """signalled(cfg, run_dir, step, signum): train_signalled."""
+    return lambda cfg, run_dir, step, signum=signal.SIGINT: train_signalled(monkeypatch, cfg, run_dir, step, signum)
 
 
 def summary_without_time(summary):
@@ -112,6 +114,62 @@ def test_stopped_in_the_middle_of_an_epoch_of_batches_in_data_order_resumes_as_t
     np.testing.assert_allclose(resumed["W"], W, rtol=0, atol=1e-12)
     np.testing.assert_allclose(resumed["V"], V, rtol=0, atol=1e-12)
     assert (resumed["epochs"], resumed["steps"]) == (3, 9)
+
+
+# The seed's instances one at a time, 2 updates an epoch, 12 in all: pictures at epochs 0, 2, 4 (updates 0, 4, 8)
+ANIMATED = ["log.details=false", "data.batch_size=1", "trainer.max_epochs=6", "log.animation=true",
+            "log.picture_every_n_epochs=2"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def animated(config, tmp_path_factory):
+    """A run with the animation stopped by Ctrl-C in the middle of epoch 2 (after 5 updates), resumed; and the same
+    run uninterrupted."""
+    root = tmp_path_factory.mktemp("animated")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        stopped = train_signalled(monkeypatch, config(*ANIMATED), root / "stopped", 4)
+    stopped_gif = frames(root / "stopped" / "training.gif")  # before the resume: it could not change it anyway
+    last = root / "stopped" / "checkpoints" / "last.ckpt"
+    training.train(config(*ANIMATED, f"ckpt_path={last}"), root / "resumed")
+    training.train(config(*ANIMATED), root / "whole")
+    return stopped, stopped_gif, root
+
+
+def frames(gif_path):
+    """The GIF's frames as RGB arrays, and how long each is shown (ms)."""
+    images, durations = [], []
+    with Image.open(gif_path) as gif:
+        for frame in ImageSequence.Iterator(gif):
+            images.append(np.asarray(frame.convert("RGB")))
+            durations.append(frame.info["duration"])
+    return images, durations
+
+
+def test_a_run_stopped_by_ctrl_c_writes_its_animation_so_far(animated):
+    """Frames at updates 0 and 4 (the pictures so far) and at the stop, after 5 updates, shown the last's 3 s."""
+    stopped, (images, durations), root = animated
+    assert stopped.code == 130
+    assert durations == [500, 500, 3000]
+    assert not list((root / "stopped").glob("*.part"))  # written whole, under its name
+
+
+def test_the_animation_of_a_resumed_run_is_the_whole_runs_frame_by_frame(animated):
+    """As many frames as the pictures of the whole run (6 epochs / 2 + 1, the last after the last update: epoch 2,
+    resumed in its middle, has one), each the uninterrupted run's: the frames of the stopped run drawn again, the
+    loss curve from step 0."""
+    _, _, root = animated
+    resumed, whole = frames(root / "resumed" / "training.gif"), frames(root / "whole" / "training.gif")
+    assert resumed[1] == whole[1] == [500, 500, 500, 3000]
+    for k, (a, b) in enumerate(zip(resumed[0], whole[0], strict=True)):
+        assert np.array_equal(a, b), f"frame {k}"
+
+
+def test_the_loss_curve_a_resumed_run_keeps_starts_at_step_0_with_the_seeds_loss(animated):
+    _, _, root = animated
+    checkpoint = torch.load(root / "resumed" / "checkpoints" / "last.ckpt", weights_only=True)
+    curve = checkpoint["animation"]["curve"]["items"]
+    assert [step for step, _ in curve] == list(range(12))  # each update's loss, of the one instance it trains on
+    assert curve[0][1] == pytest.approx(seed.losses_before[0], abs=seed.DECIMALS_8)  # instance 1's, cell 25
 
 
 def test_a_second_ctrl_c_ends_the_process_at_once_with_130():

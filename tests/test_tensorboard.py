@@ -10,6 +10,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
@@ -211,6 +212,22 @@ def test_the_training_animation_has_a_frame_at_every_picture_and_after_the_last_
             gif.seek(frame)
             durations.append(gif.info["duration"])
     assert durations == [500, 500, 500, 3000]
+
+
+def test_the_animation_of_a_run_resumed_from_its_end_has_its_pictures_and_one_loss_point_per_update(
+    run, config, tmp_path
+):
+    """5 epochs, then a sixth: frames at updates 0, 2, 4 and after the last (the first run's last frame, after 5
+    updates, is not one of them); the loss after update 5, the first run's last point, is also the resumed run's
+    first."""
+    run_dir, _, _ = run
+    last = run_dir / "checkpoints" / "last.ckpt"
+    train(config("trainer.max_epochs=6", f"log.picture_every_n_epochs={EVERY}", "log.animation=true",
+                 f"ckpt_path={last}"), tmp_path)  # fmt: skip
+    with Image.open(tmp_path / "training.gif") as gif:
+        assert gif.n_frames == 4
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert [step for step, _ in checkpoint["animation"]["curve"]["items"]] == list(range(7))
 
 
 def test_network_png_is_saved_in_the_run_dir(run, png_size):

@@ -17,7 +17,8 @@ Where each of the seed's ideas lives:
     console         Lightning's messages into Hydra's log (the console and train.log)
     progress        one progress bar across the epochs in a terminal, a line now and then in a file
     tensorboard_log what TensorBoard shows: the loss, every weight and gradient, the picture
-    picture         the network drawn for one instance, with each weight and its gradient; stage frames, animation
+    animation       training.gif: the picture beside the loss curve, streamed to disk, whole across a stop and resume
+    picture         the network drawn for one instance, with each weight and its gradient; stage frames, gif frames
     stages          the backward pass stage by stage, in the seed's order: what each of its pictures shows
     explain         cells 2-14 for any weights: every value, five engines' gradients, the stage pictures
     benchmark       where the time goes: numpy, plain PyTorch, this project and bare Lightning

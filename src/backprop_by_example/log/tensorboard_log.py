@@ -16,11 +16,10 @@ Tags:
 Images: `network`, the picture of `picture.draw`, at the start of epoch 0, of every `picture_every_n_epochs`-th
 epoch, and after the last update; the last is also saved as network.png in the run dir.
 
-With `animation`, the same moments make the frames of `training.gif` in the run dir: the picture beside the loss
-curve so far (picture.draw_training), half a second a frame, the last for three.
+With `log.animation`, the same moments make the frames of training.gif (animation.TrainingAnimation), whose loss
+curve this callback feeds.
 """
 
-import math
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -45,7 +44,7 @@ class BackpropLog(Callback):
     WRITE_EVERY = 20
 
     def __init__(
-        self, run_dir, details, max_scalars, max_instances, picture_every_n_epochs, picture_instance, animation
+        self, run_dir, details, max_scalars, max_instances, picture_every_n_epochs, picture_instance, animation=None
     ):
         self.run_dir = Path(run_dir)
         self.details = details
@@ -67,8 +66,7 @@ class BackpropLog(Callback):
         self.weights, self.weight_histograms = [], []  # copies of the weights after `step` updates, where logged
         self.instance_values = []  # each instance's loss and outputs before the update under way, where logged
         self.pending = []  # (step, [loss, weights, gradients, instance values]) of the updates not yet written
-        self.animation = animation  # training.gif: the picture beside the loss curve so far
-        self.curve, self.frames = ([], []), []  # (updates, loss) so far, and the animation's frames
+        self.animation = animation  # the TrainingAnimation that gets the loss curve, if any
 
     def on_train_start(self, trainer, module):
         """The tags of each update's values, in their order: the loss, every weight, every gradient, per instance."""
@@ -165,8 +163,6 @@ class BackpropLog(Callback):
             trainer.logger.experiment.add_histogram(f"weights/{letter.upper()}", A.detach(), step)
         self.write_event(trainer, values, step)
         self.log_picture(trainer, module, step, save_as=self.run_dir / "network.png")
-        if self.animation:
-            picture.save_gif(self.frames, self.run_dir / "training.gif", seconds_per_frame=0.5, last_for=3)
 
     def on_exception(self, trainer, module, exception):
         self.write(trainer)  # a stop, or an error: what was logged so far is in the event file
@@ -198,10 +194,8 @@ class BackpropLog(Callback):
         self.pending = []
 
     def add_to_curve(self, points):
-        if self.animation:
-            for step, loss in points:
-                self.curve[0].append(step)
-                self.curve[1].append(loss)
+        if self.animation is not None:
+            self.animation.add_losses(points)
 
     @staticmethod
     def write_event(trainer, values, step):
@@ -217,7 +211,8 @@ class BackpropLog(Callback):
         return ("w", module.net.W), ("v", module.net.V)
 
     def log_picture(self, trainer, module, step, save_as=None):
-        """The network picture (with `details`), and the animation's frame (with `animation`), at `step`."""
+        """The network picture (with `details`) at `step`; with an animation, the loss curve up to `step` for its
+        frame (which its hook, after this one, draws)."""
         x, t = trainer.datamodule.X[self.instance].tolist(), trainer.datamodule.T[self.instance].tolist()
         W, V = module.net.W.detach().double().cpu().tolist(), module.net.V.detach().double().cpu().tolist()
         heading = f"After {step} updates, instance {self.instance + 1}"
@@ -226,12 +221,8 @@ class BackpropLog(Callback):
             trainer.logger.experiment.add_image("network", image, step, dataformats="HWC")
             if save_as:
                 picture.save_png(image, save_as)
-        if self.animation:
-            self.write(trainer)  # the loss curve up to this step
-            curve = self.curve if self.curve[0] else ([step], [float("nan")])
-            total = trainer.estimated_stepping_batches
-            total = total if math.isfinite(total) else None  # no limit to the epochs or updates
-            self.frames.append(picture.render(picture.draw_training(x, t, W, V, heading, *curve, total=total)))
+        if self.animation is not None:
+            self.write(trainer)
 
 
 def outputs_as_trained(module, X, T):

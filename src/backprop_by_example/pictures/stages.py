@@ -126,10 +126,14 @@ def _sum(name, symbols, terms):
     return Worked(name, " + ".join(f"{a} {b}" for a, b in symbols), tuple(terms), math.fsum(a * b for a, b in terms))
 
 
-def numbers(worked):
-    """The worked case in numbers: 'grad_v21 = h2_out grad_y1_in = 0.01799 x (-0.1052) = -0.001892'."""
-    product = " + ".join(" x ".join(_factor(f) for f in factors) for factors in worked.terms)
-    return f"{worked.name} = {worked.formula} = {product} = {short(worked.value)}"
+def numbers(worked, most=None):
+    """The worked case in numbers: 'grad_v21 = h2_out grad_y1_in = 0.01799 x (-0.1052) = -0.001892'. A sum of more
+    than `most` terms shows its first and its last, and '...' for those between."""
+    formula, products = worked.formula, [" x ".join(_factor(f) for f in factors) for factors in worked.terms]
+    symbols = formula.split(" + ")
+    if most is not None and len(products) > most and len(symbols) == len(products):
+        formula, products = f"{symbols[0]} + ... + {symbols[-1]}", [products[0], "...", products[-1]]
+    return f"{worked.name} = {formula} = {' + '.join(products)} = {short(worked.value)}"
 
 
 def short(value):

@@ -32,6 +32,7 @@ class LastCheckpoint(Checkpoint):
         self.stop = stop or StopRequest()
         self.ended_mid_epoch = False
         self.record = {}
+        self.stopping = False  # the save under way is a stop's (callbacks that write something at a stop look)
 
     @property
     def state_key(self):
@@ -74,6 +75,7 @@ class LastCheckpoint(Checkpoint):
         self.stop.uninstall()
 
     def stop_here(self, trainer, mid_epoch=False):
+        self.stopping = True
         self.save(trainer, mid_epoch)
         # LightningModule.print: on the first process only, above the progress bar if there is one
         trainer.lightning_module.print(f"Stopped after {module_progress(trainer)}; saved {self.path}", flush=True)

@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 
 from backprop_by_example import torch_by_hand
 from backprop_by_example.data import TrainingData
+from backprop_by_example.log.animation import TrainingAnimation
 from backprop_by_example.log.tensorboard_log import BackpropLog, hparams
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.run import resume
@@ -70,10 +71,15 @@ def build(cfg, run_dir):
     X, T, W, V = checked(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     tensorboard = cfg.trainer.get("logger", True) and not cfg.trainer.get("fast_dev_run")
+    log = OmegaConf.to_container(cfg.log)
+    animation = None
+    if log.pop("animation") and tensorboard:
+        animation = TrainingAnimation(run_dir, log["picture_every_n_epochs"], log["picture_instance"])
     callbacks = [
         # saving after every epoch would double the seed run's time
         LastCheckpoint(Path(run_dir) / "checkpoints" / "last.ckpt", cfg.checkpoint.every_n_epochs),
-        *([BackpropLog(run_dir, **OmegaConf.to_container(cfg.log))] if tensorboard else []),
+        *([BackpropLog(run_dir, **log, animation=animation)] if tensorboard else []),
+        *([animation] if animation else []),  # after the log, which feeds it the loss curve
         *([EpochBar()] if cfg.trainer.enable_progress_bar else []),  # in place of Lightning's bar per epoch
         *([resume.LearningRateFromConfig(cfg.optimizer.lr)] if cfg.ckpt_path is not None else []),
         SkippedUpdates(),
