@@ -4,7 +4,7 @@ import os
 import shlex
 from pathlib import Path
 
-from backprop_by_example.log.tensorboard_log import outputs_as_trained
+from backprop_by_example.log.instances import outputs_as_trained
 from backprop_by_example.run.checkpoint import progress
 
 MAX_INSTANCES_IN_SUMMARY = 10_000  # beyond, summary.json holds null for the per-instance outputs and losses

@@ -63,7 +63,7 @@ class TrainerConfig:
 
 @dataclass
 class LogConfig:
-    """What TensorBoard gets besides the loss; see backprop_by_example/log/tensorboard_log.py."""
+    """What TensorBoard gets besides the loss; see backprop_by_example/log/."""
 
     details: bool = MISSING
     max_scalars: int = MISSING

@@ -13,7 +13,9 @@ from omegaconf import OmegaConf
 from backprop_by_example import torch_by_hand
 from backprop_by_example.data import TrainingData
 from backprop_by_example.log.animation import TrainingAnimation
-from backprop_by_example.log.tensorboard_log import BackpropLog, hparams
+from backprop_by_example.log.hparams import hparams
+from backprop_by_example.log.pictures import NetworkPicture
+from backprop_by_example.log.scalars import BackpropLog
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.run import resume
 from backprop_by_example.run.checkpoint import LastCheckpoint
@@ -71,15 +73,18 @@ def build(cfg, run_dir):
     X, T, W, V = checked(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     tensorboard = cfg.trainer.get("logger", True) and not cfg.trainer.get("fast_dev_run")
-    log = OmegaConf.to_container(cfg.log)
-    animation = None
-    if log.pop("animation") and tensorboard:
-        animation = TrainingAnimation(run_dir, log["picture_every_n_epochs"], log["picture_instance"])
+    log = cfg.log
+    pictures = log.picture_every_n_epochs, log.picture_instance
+    animation = TrainingAnimation(run_dir, *pictures) if log.animation and tensorboard else None
+    logs = [
+        BackpropLog(log.details, log.max_scalars, log.max_instances, log.picture_every_n_epochs, animation),
+        *([NetworkPicture(run_dir, *pictures)] if log.details else []),
+        *([animation] if animation else []),  # after the log, which feeds it the loss curve
+    ]
     callbacks = [
         # saving after every epoch would double the seed run's time
         LastCheckpoint(Path(run_dir) / "checkpoints" / "last.ckpt", cfg.checkpoint.every_n_epochs),
-        *([BackpropLog(run_dir, **log, animation=animation)] if tensorboard else []),
-        *([animation] if animation else []),  # after the log, which feeds it the loss curve
+        *(logs if tensorboard else []),
         *([EpochBar()] if cfg.trainer.enable_progress_bar else []),  # in place of Lightning's bar per epoch
         *([resume.LearningRateFromConfig(cfg.optimizer.lr)] if cfg.ckpt_path is not None else []),
         SkippedUpdates(),

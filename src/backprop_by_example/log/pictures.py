@@ -1,0 +1,31 @@
+"""TensorBoard's `network` image: the picture of `picture.draw` for instance `log.picture_instance`, at the start of
+epoch 0, of every `log.picture_every_n_epochs`-th epoch, and after the last update; the last is also network.png in
+the run dir."""
+
+from pathlib import Path
+
+from lightning.pytorch.callbacks import Callback
+
+from backprop_by_example.pictures import picture
+
+
+class NetworkPicture(Callback):
+    def __init__(self, run_dir, picture_every_n_epochs, picture_instance):
+        self.run_dir, self.every, self.instance = Path(run_dir), picture_every_n_epochs, picture_instance - 1
+
+    def on_train_epoch_start(self, trainer, module):
+        if trainer.is_global_zero and trainer.current_epoch % self.every == 0:
+            self.draw(trainer, module, trainer.global_step)
+
+    def on_train_end(self, trainer, module):
+        if trainer.is_global_zero:
+            self.draw(trainer, module, trainer.global_step, save_as=self.run_dir / "network.png")
+
+    def draw(self, trainer, module, step, save_as=None):
+        x, t = trainer.datamodule.X[self.instance].tolist(), trainer.datamodule.T[self.instance].tolist()
+        W, V = module.net.W.detach().double().cpu().tolist(), module.net.V.detach().double().cpu().tolist()
+        heading = f"After {step} updates, instance {self.instance + 1}"
+        image = picture.render(picture.draw(x, t, W, V, heading))
+        trainer.logger.experiment.add_image("network", image, step, dataformats="HWC")
+        if save_as:
+            picture.save_png(image, save_as)
