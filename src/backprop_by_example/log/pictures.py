@@ -4,20 +4,21 @@ the run dir."""
 
 from pathlib import Path
 
-from lightning.pytorch.callbacks import Callback
-
 from backprop_by_example.pictures import picture
 
 
-class NetworkPicture(Callback):
+class NetworkPicture:
+    """Drawn at BackpropLog's hooks (a callback of its own would cost every update Lightning's dispatch of each hook
+    to it, for two moments a hundred epochs apart)."""
+
     def __init__(self, run_dir, picture_every_n_epochs, picture_instance):
         self.run_dir, self.every, self.instance = Path(run_dir), picture_every_n_epochs, picture_instance - 1
 
-    def on_train_epoch_start(self, trainer, module):
+    def at_epoch_start(self, trainer, module):
         if trainer.is_global_zero and trainer.current_epoch % self.every == 0:
             self.draw(trainer, module, trainer.global_step)
 
-    def on_train_end(self, trainer, module):
+    def at_end(self, trainer, module):
         if trainer.is_global_zero:
             self.draw(trainer, module, trainer.global_step, save_as=self.run_dir / "network.png")
 

@@ -36,8 +36,9 @@ class BackpropLog(Callback):
 
     WRITE_EVERY = 20
 
-    def __init__(self, details, max_scalars, max_instances, picture_every_n_epochs, animation=None):
+    def __init__(self, details, max_scalars, max_instances, picture_every_n_epochs, picture=None, animation=None):
         self.details = details
+        self.picture = picture  # log/pictures.NetworkPicture, with `details`
         self.max_scalars = max_scalars
         self.max_instances = max_instances
         self.picture_every = picture_every_n_epochs
@@ -73,7 +74,10 @@ class BackpropLog(Callback):
             self.copy_weights()
 
     def on_train_epoch_start(self, trainer, module):
-        """The loss curve so far to the animation, whose frame of this moment (its hook, after this one) shows it."""
+        """The network picture, where it is due; the loss curve so far to the animation, whose frame of this moment
+        (its hook, after this one) shows it."""
+        if self.picture is not None:
+            self.picture.at_epoch_start(trainer, module)
         if self.animation is not None and trainer.current_epoch % self.picture_every == 0:
             self.write(trainer)
 
@@ -137,6 +141,8 @@ class BackpropLog(Callback):
         for letter, A in self.histograms:
             trainer.logger.experiment.add_histogram(f"weights/{letter.upper()}", A.detach(), step)
         self.write_event(trainer, values, step)
+        if self.picture is not None:
+            self.picture.at_end(trainer, module)
 
     def on_exception(self, trainer, module, exception):
         self.write(trainer)  # a stop, or an error: what was logged so far is in the event file

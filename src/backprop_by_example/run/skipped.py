@@ -10,15 +10,9 @@ from lightning.pytorch.callbacks import Callback
 
 
 class SkippedUpdates(Callback):
-    """Adds each update whose gradients are not all finite to `module.steps_skipped` (on the device: no wait)."""
-
-    def __init__(self):
-        self.scaled = False  # whether a loss scaler may skip updates
-
-    def on_train_start(self, trainer, module):
-        self.scaled = getattr(trainer.precision_plugin, "scaler", None) is not None
+    """Adds each update whose gradients are not all finite to `module.steps_skipped` (on the device: no wait). A run
+    has it where its precision has a loss scaler (run/training.build)."""
 
     def on_before_optimizer_step(self, trainer, module, optimizer):
-        if self.scaled:
-            finite = torch.stack([torch.isfinite(p.grad).all() for p in module.parameters() if p.grad is not None])
-            module.steps_skipped += ~finite.all()
+        finite = torch.stack([torch.isfinite(p.grad).all() for p in module.parameters() if p.grad is not None])
+        module.steps_skipped += ~finite.all()

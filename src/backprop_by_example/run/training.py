@@ -77,8 +77,14 @@ def build(cfg, run_dir):
     pictures = log.picture_every_n_epochs, log.picture_instance
     animation = TrainingAnimation(run_dir, *pictures) if log.animation and tensorboard else None
     logs = [
-        BackpropLog(log.details, log.max_scalars, log.max_instances, log.picture_every_n_epochs, animation),
-        *([NetworkPicture(run_dir, *pictures)] if log.details else []),
+        BackpropLog(
+            log.details,
+            log.max_scalars,
+            log.max_instances,
+            log.picture_every_n_epochs,
+            NetworkPicture(run_dir, *pictures) if log.details else None,
+            animation,
+        ),  # fmt: skip
         *([animation] if animation else []),  # after the log, which feeds it the loss curve
     ]
     callbacks = [
@@ -87,8 +93,6 @@ def build(cfg, run_dir):
         *(logs if tensorboard else []),
         *([EpochBar()] if cfg.trainer.enable_progress_bar else []),  # in place of Lightning's bar per epoch
         *([resume.LearningRateFromConfig(cfg.optimizer.lr)] if cfg.ckpt_path is not None else []),
-        SkippedUpdates(),
-        Unsaid(),
     ]
     # the hparams go in at the end, with the final loss as their metric (see `train`)
     logger = TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False)
@@ -96,8 +100,11 @@ def build(cfg, run_dir):
         trainer = trainer_for(
             cfg, default_root_dir=run_dir, logger=logger if tensorboard else False, callbacks=callbacks
         )
-    if trainer.world_size > 1:
-        trainer.callbacks.append(EndProcessGroup())
+    # Only where they have work: each callback costs every update Lightning's dispatch of each hook to it
+    if trainer.world_size > 1:  # Unsaid: a worker that ddp_spawn starts is a fresh interpreter
+        trainer.callbacks += [EndProcessGroup(), Unsaid()]
+    if getattr(trainer.precision_plugin, "scaler", None) is not None:  # a loss scaler may skip updates
+        trainer.callbacks.append(SkippedUpdates())
     with trainer.init_module():  # parameters are created in the precision's dtype
         module = BackpropModule(W, V, cfg.optimizer.lr, cfg.model.compile, cfg.model.gradients.value)
     data = TrainingData(
