@@ -64,6 +64,13 @@ def test_the_backward_pass_is_drawn_stage_by_stage_as_pngs_and_an_animated_gif(s
         assert gif.info["duration"] == 3000  # explain.seconds_per_frame
 
 
+def test_the_page_to_step_through_is_written_beside_the_stage_pictures(seed_json):
+    _, run_dir = seed_json
+    text = (run_dir / "backprop.html").read_text()
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    assert not list(run_dir.glob("*.part"))
+
+
 def test_picture_is_a_png_of_sensible_size(seed_json, png_size):
     _, run_dir = seed_json
     width, height = png_size(run_dir / "network.png")

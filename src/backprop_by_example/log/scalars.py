@@ -14,7 +14,7 @@ Tags:
     losses/instance1 ...          per-instance loss and outputs (log/instances.py)
     outputs/instance1_y1 ...
 The images are log/pictures.py's, the HPARAMS log/hparams.py's; with `log.animation` this callback feeds the loss
-curve to training.gif (log/animation.py).
+curve to training.gif (log/animation.py), and with `log.page` every row it writes to training.html (log/page.py).
 """
 
 import torch
@@ -36,7 +36,9 @@ class BackpropLog(Callback):
 
     WRITE_EVERY = 20
 
-    def __init__(self, details, max_scalars, max_instances, picture_every_n_epochs, picture=None, animation=None):
+    def __init__(
+        self, details, max_scalars, max_instances, picture_every_n_epochs, picture=None, animation=None, page=None
+    ):
         self.details = details
         self.picture = picture  # log/pictures.NetworkPicture, with `details`
         self.max_scalars = max_scalars
@@ -54,6 +56,7 @@ class BackpropLog(Callback):
         self.weights, self.weight_histograms = [], []  # copies of the weights after `step` updates, where logged
         self.pending = []  # (step, [loss, weights, gradients, instance values]) of the updates not yet written
         self.animation = animation  # the TrainingAnimation that gets the loss curve, if any
+        self.page = page  # the TrainingPage that gets every row written, if any
 
     def on_train_start(self, trainer, module):
         """The tags of each update's values, in their order: the loss, every weight, every gradient, per instance."""
@@ -141,6 +144,8 @@ class BackpropLog(Callback):
         for letter, A in self.histograms:
             trainer.logger.experiment.add_histogram(f"weights/{letter.upper()}", A.detach(), step)
         self.write_event(trainer, values, step)
+        if self.page is not None:
+            self.page.add_last(self.tags, step, values)
         if self.picture is not None:
             self.picture.at_end(trainer, module)
 
@@ -164,6 +169,8 @@ class BackpropLog(Callback):
         for row, step in zip(rows, steps, strict=True):
             self.write_event(trainer, dict(zip(self.tags, row, strict=True)), step)
         self.add_to_curve([(step, row[0]) for row, step in zip(rows, steps, strict=True)])
+        if self.page is not None:
+            self.page.add_rows(self.tags, list(zip(steps, rows, strict=True)))
         self.pending = []
 
     def add_to_curve(self, points):

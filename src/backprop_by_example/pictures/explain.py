@@ -5,6 +5,7 @@ torch (what `model.gradients=by_hand` trains with), and torch autograd in float6
 to the hand-derived values are the seed's float32 lesson (cell 12).
 """
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,8 @@ def instance(cfg):
     check_keys(cfg, ExplainConfig)
     check_network(cfg)
     check_seed(cfg.seed)
+    lr = cfg.optimizer.lr  # the page's
+    expect(math.isfinite(lr) and lr > 0, "optimizer.lr", "a finite learning rate > 0", lr)
     seconds = cfg.explain.seconds_per_frame
     expect(GIF_SECONDS[0] <= seconds <= GIF_SECONDS[1], "explain.seconds_per_frame",
            f"a number of seconds from {GIF_SECONDS[0]} to {GIF_SECONDS[1]} (a GIF frame's delay)", seconds)  # fmt: skip

@@ -71,6 +71,7 @@ class LogConfig:
     picture_every_n_epochs: int = MISSING
     picture_instance: int = MISSING
     animation: bool = MISSING
+    page: bool = MISSING
 
 
 @dataclass
@@ -102,12 +103,14 @@ class ExplainOptions:
     picture: str = MISSING  # where the PNG goes
     stages: str = MISSING  # the directory for the backward pass stage by stage: stage1-forward.png ..., backward.gif
     seconds_per_frame: float = MISSING  # of backward.gif
+    page: bool = MISSING  # backprop.html beside the stage pictures
 
 
 @dataclass
 class ExplainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)  # the page's learning rate
     explain: ExplainOptions = field(default_factory=ExplainOptions)
     seed: int = MISSING
 

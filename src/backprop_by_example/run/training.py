@@ -14,6 +14,7 @@ from backprop_by_example import torch_by_hand
 from backprop_by_example.data import TrainingData
 from backprop_by_example.log.animation import TrainingAnimation
 from backprop_by_example.log.hparams import hparams
+from backprop_by_example.log.page import TrainingPage
 from backprop_by_example.log.pictures import NetworkPicture
 from backprop_by_example.log.scalars import BackpropLog
 from backprop_by_example.module import BackpropModule
@@ -76,6 +77,7 @@ def build(cfg, run_dir):
     log = cfg.log
     pictures = log.picture_every_n_epochs, log.picture_instance
     animation = TrainingAnimation(run_dir, *pictures) if log.animation and tensorboard else None
+    training_page = TrainingPage(run_dir, X, T, log.max_instances) if log.page and tensorboard else None
     logs = [
         BackpropLog(
             log.details,
@@ -84,8 +86,10 @@ def build(cfg, run_dir):
             log.picture_every_n_epochs,
             NetworkPicture(run_dir, *pictures) if log.details else None,
             animation,
+            training_page,
         ),  # fmt: skip
         *([animation] if animation else []),  # after the log, which feeds it the loss curve
+        *([training_page] if training_page else []),  # likewise, its rows
     ]
     callbacks = [
         # saving after every epoch would double the seed run's time
