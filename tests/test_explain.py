@@ -139,6 +139,7 @@ GIF_DELAY = "a number of seconds from 0.01 to 655.35 (a GIF frame's delay)"
         ("explain.seconds_per_frame=0", f"explain.seconds_per_frame: expected {GIF_DELAY}, got 0.0"),
         ("explain.seconds_per_frame=inf", f"explain.seconds_per_frame: expected {GIF_DELAY}, got inf"),
         ("explain.seconds_per_frame=1e10", f"explain.seconds_per_frame: expected {GIF_DELAY}, got 10000000000.0"),
+        ("optimizer.lr=0", "optimizer.lr: expected a finite learning rate > 0, got 0.0"),  # backprop.html's
     ],
 )
 def test_stage_pictures_that_cannot_be_written_are_refused_before_anything_is_printed(
@@ -148,4 +149,4 @@ def test_stage_pictures_that_cannot_be_written_are_refused_before_anything_is_pr
     done = script("explain", tmp_path, override.format(tmp=tmp_path))
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == f"Error: {expected.format(tmp=tmp_path)}\n"
-    assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob("*.gif"))
+    assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob("*.gif")) and not list(tmp_path.glob("*.html"))

@@ -58,8 +58,8 @@ class TrainingPage(Callback):
             points.append(self.rows.last)
         left_out = []
         if self.rows and self.rows.stride > 1:
-            left_out.append(f"updates between those shown: every {self.rows.stride}th of {self.rows.count} is kept, "
-                            f"to keep this file small")  # fmt: skip
+            left_out.append(f"updates between those shown: 1 in {self.rows.stride} of the {self.rows.count} logged "
+                            f"is kept, to keep this file small")  # fmt: skip
         small = len(self.X) <= self.max_instances
         if not small:
             left_out.append(f"each instance's values at the units: the data has {len(self.X)} instances, "
