@@ -258,3 +258,26 @@ def test_a_data_set_too_large_for_per_instance_values_gets_a_page_that_says_so(o
     train(config("log.page=true", "log.max_instances=1", "trainer.max_epochs=2"), tmp_path)
     tab = open_page(tmp_path / "training.html")
     assert "more than log.max_instances = 1" in tab.inner_text("#left-out")
+
+
+def test_ten_thousand_updates_make_a_page_under_3_MB_that_keeps_the_last_and_says_it_thinned(tmp_path):
+    from backprop_by_example.log.page import TrainingPage
+
+    tags = ["loss"] + [f"{kind}/{n}" for kind in ("weights", "grads") for n in ("w11", "w12", "w21", "w22")] * 2
+    training_page, rng = TrainingPage(tmp_path, np.zeros((2, 2)), np.zeros((2, 2)), 16), np.random.default_rng(0)
+    training_page.dims = [2, 2, 2]
+    for start in range(0, 10_000, 20):  # as BackpropLog hands them over
+        training_page.add_rows(tags, [(s, rng.normal(size=len(tags)).tolist()) for s in range(start, start + 20)])
+    training_page.add_last(tags, 10_000, {"loss": 0.5})
+    training_page.on_train_end(type("Trainer", (), {"is_global_zero": True})(), None)
+    text = (tmp_path / "training.html").read_text()
+    assert len(text.encode()) < 3_000_000
+    assert "10001 logged" in text and ",10000]" in text  # the steps: the last one kept
+
+
+def test_a_training_page_that_cannot_be_written_is_one_line_and_no_summary(run_train, tmp_path):
+    (tmp_path / "training.html").mkdir()
+    done, summary = run_train(tmp_path, "log.page=true", "trainer.max_epochs=2")
+    assert (done.returncode, summary) == (1, None)
+    assert done.stderr.splitlines()[-1] == f"Error: could not write {tmp_path / 'training.html'}: Is a directory"
+    assert "Traceback" not in done.stderr

@@ -33,12 +33,14 @@ def explain_page(x, t, W, V, X, T, lr, instance, heading):
 
 
 def write(path, text):
-    """The page whole or not at all: written beside its name, then renamed."""
+    """The page whole or not at all: written beside its name, then renamed. An OSError names the page."""
     path = Path(path)
     part = path.with_name(f".{path.name}.part")
     try:
         part.write_text(text, encoding="utf-8")
         os.replace(part, path)
+    except OSError as error:  # a full disk, a directory of that name
+        raise OSError(error.errno, error.strerror, str(path)) from None
     finally:
         part.unlink(missing_ok=True)
 
