@@ -75,7 +75,7 @@ HYDRA_CASES = {
     "lr not a number": ("optimizer.lr=abc", "Value 'abc' of type 'str' could not be converted to Float"),
     "epochs not a number": ("trainer.max_epochs=ten", "Value 'ten' of type 'str' could not be converted to Integer"),
     "matrix not a list": ("model.W=5", "Invalid value assigned: int is not a ListConfig, list or tuple"),
-    "unknown key": ("optimizer.momentum=0.9", "Key 'momentum' not in 'OptimizerConfig'"),
+    "unknown key": ("model.hiden_dim=3", "Key 'hiden_dim' not in 'ModelConfig'"),
     "unknown option of a config group": ("model=bigger", "Could not find 'model/bigger'"),
 }
 

@@ -2,7 +2,9 @@
 
 The x axis counts updates. Everything at step s belongs to the weights after s updates: the weights themselves,
 the loss and outputs of the forward pass through them, the gradient there, which update s + 1 applies (after
-Lightning's gradient clipping, if any), and the picture. So weights(s + 1) = weights(s) - lr * grads(s).
+Lightning's gradient clipping, if any), and the picture. So with plain SGD (optimizer=sgd, the default)
+weights(s + 1) = weights(s) - lr * grads(s); other optimizers step from grads(s) and their own state (momentum, Adam's
+moments), as their documented update rule says (the hparams' `update`).
 A point every `trainer.log_every_n_steps` updates (1: every update), and one after the last update (no gradient:
 none is applied; loss and outputs where an update sees every instance).
 

@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 import lightning as L
+import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
@@ -19,6 +20,7 @@ from backprop_by_example.log.scalars import BackpropLog
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.run import resume
 from backprop_by_example.run.checkpoint import LastCheckpoint
+from backprop_by_example.run.checks import optimizer_from
 from backprop_by_example.run.console import Unsaid, leave_out_unsaid, lightning_notes_held
 from backprop_by_example.run.errors import ConfigError
 from backprop_by_example.run.inputs import checked
@@ -71,6 +73,7 @@ def build(cfg, run_dir):
     """The Trainer, the module and the data for `cfg`, logging and checkpointing into `run_dir`."""
     leave_out_unsaid()
     X, T, W, V = checked(cfg)
+    optimizer = optimizer_from(cfg.optimizer)  # parameters -> the optimizer
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     tensorboard = cfg.trainer.get("logger", True) and not cfg.trainer.get("fast_dev_run")
     log = cfg.log
@@ -92,7 +95,7 @@ def build(cfg, run_dir):
         LastCheckpoint(Path(run_dir) / "checkpoints" / "last.ckpt", cfg.checkpoint.every_n_epochs),
         *(logs if tensorboard else []),
         *([EpochBar()] if cfg.trainer.enable_progress_bar else []),  # in place of Lightning's bar per epoch
-        *([resume.LearningRateFromConfig(cfg.optimizer.lr)] if cfg.ckpt_path is not None else []),
+        *([resume.ArgumentsFromConfig(arguments_of(optimizer))] if cfg.ckpt_path is not None else []),
     ]
     # the hparams go in at the end, with the final loss as their metric (see `train`)
     logger = TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False)
@@ -106,7 +109,7 @@ def build(cfg, run_dir):
     if getattr(trainer.precision_plugin, "scaler", None) is not None:  # a loss scaler may skip updates
         trainer.callbacks.append(SkippedUpdates())
     with trainer.init_module():  # parameters are created in the precision's dtype
-        module = BackpropModule(W, V, cfg.optimizer.lr, cfg.model.compile, cfg.model.gradients.value)
+        module = BackpropModule(W, V, cfg.optimizer.lr, cfg.model.compile, cfg.model.gradients.value, optimizer)
     data = TrainingData(
         X,
         T,
@@ -117,6 +120,11 @@ def build(cfg, run_dir):
         columns=torch_by_hand.fused(cfg.model.gradients.value, cfg.model.compile),
     )
     return trainer, module, data
+
+
+def arguments_of(optimizer):
+    """The arguments (lr, momentum, ...) of the optimizer that `optimizer` builds, as its param groups hold them."""
+    return optimizer([torch.zeros(1, requires_grad=True)]).defaults
 
 
 def train(cfg, run_dir):
