@@ -53,7 +53,8 @@ CASES = {
     ),
     "a top-level key that is none": (
         "+sed=3",
-        "sed: not a setting here; the top level has model, data, optimizer, trainer, log, checkpoint, seed, ckpt_path",
+        "sed: not a setting here; the top level has model, data, optimizer, trainer, log, checkpoint, logger, seed, "
+        "ckpt_path",
     ),
     "max scalars negative": ("log.max_scalars=-1", "log.max_scalars: expected a number >= 0, got -1"),
     "a dim beyond int64": (

@@ -93,7 +93,7 @@ def test_a_resume_with_another_optimizer_class_is_refused(config, tmp_path):
 BAD = {
     "an optimizer that is none": (
         ["optimizer._target_=torch.optim.Adamm"],
-        "optimizer._target_: expected an optimizer class to import, like torch.optim.Adam, got torch.optim.Adamm",
+        "optimizer._target_: expected a class to import, like torch.optim.Adam, got torch.optim.Adamm",
     ),
     "a class that is not an optimizer": (
         ["optimizer._target_=torch.nn.Linear"],

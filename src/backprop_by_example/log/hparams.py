@@ -3,6 +3,7 @@
 import torch
 
 from backprop_by_example.network import weight_names
+from backprop_by_example.run.checks import optimizer_from
 
 PLAIN_SGD = "weights(s + 1) = weights(s) - lr * grads(s)"
 
@@ -13,7 +14,8 @@ def hparams(cfg, trainer, module, summary):
     model = cfg.model
     params = {
         "optimizer": cfg.optimizer._target_,
-        "update": update_rule(trainer.optimizers[0]),
+        # built again from the config: ddp_spawn's first process has none of its own
+        "update": update_rule(optimizer_from(cfg.optimizer)([torch.zeros(1, requires_grad=True)])),
         "lr": cfg.optimizer.lr,
         "epochs": summary["epochs"],
         "steps": summary["steps"],

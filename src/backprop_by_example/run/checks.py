@@ -12,6 +12,7 @@ from dataclasses import fields, is_dataclass
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
 from backprop_by_example.run.errors import ConfigError, expect
@@ -27,6 +28,7 @@ def check(cfg):
     lr = cfg.optimizer.lr
     expect(math.isfinite(lr) and lr > 0, "optimizer.lr", "a finite learning rate > 0", lr)
     optimizer_from(cfg.optimizer)
+    loggers_from(cfg.logger)
     check_seed(cfg.seed)
     batch_size = cfg.data.batch_size
     expect(batch_size is None or batch_size >= 1, "data.batch_size", "a number of rows >= 1, or null", batch_size)
@@ -57,29 +59,44 @@ def check_keys(cfg, schema, prefix=""):
 def optimizer_from(optimizer):
     """Hydra's partial of the `optimizer` config (parameters -> torch.optim.Optimizer), checked by building one on a
     dummy parameter: `_target_` is an Optimizer class, and it takes the other keys as arguments, with these values."""
-    target = optimizer._target_
     expect(optimizer._partial_ is True, "optimizer._partial_", "true (the module gives the optimizer its parameters)",
            optimizer._partial_)  # fmt: skip
-    try:
-        make = instantiate(optimizer, _convert_="all")  # plain lists: a checkpoint loads with weights_only
-    except InstantiationException:
-        raise ConfigError(
-            f"optimizer._target_: expected an optimizer class to import, like torch.optim.Adam, got {target}"
-        ) from None
-    optimizer_class = isinstance(make.func, type) and issubclass(make.func, torch.optim.Optimizer)
-    expect(optimizer_class, "optimizer._target_", "a subclass of torch.optim.Optimizer", target)
-    arguments = inspect.signature(make.func).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in arguments.values()):
-        known = [name for name in arguments if name != "params"]
-        for key in make.keywords:
-            if key not in known:
-                raise ConfigError(f"optimizer.{key}: not an argument of {target}, which takes {', '.join(known)}")
+    make = located(optimizer, "optimizer", torch.optim.Optimizer, "torch.optim.Optimizer", "torch.optim.Adam")
     try:
         make([torch.zeros(1, requires_grad=True)])
     except (TypeError, ValueError) as error:  # torch's messages name the argument in words ("Invalid momentum value")
         named = [key for key in make.keywords if re.search(rf"\b{key}\b", str(error))]
         key = f"optimizer.{named[0]}" if len(named) == 1 else "optimizer"
-        raise ConfigError(f"{key}: {target} refuses it: {error}") from None
+        raise ConfigError(f"{key}: {optimizer._target_} refuses it: {error}") from None
+    return make
+
+
+def loggers_from(loggers):
+    """{name: Hydra's partial of `logger.<name>`} (keyword arguments -> a Lightning Logger), each checked, unbuilt:
+    `_target_` is a Logger class that takes the other keys as arguments."""
+    base, example = "lightning.pytorch.loggers.Logger", "lightning.pytorch.loggers.CSVLogger"
+    return {
+        name: located(node, f"logger.{name}", Logger, base, example, partial=True) for name, node in loggers.items()
+    }
+
+
+def located(node, key, base, base_name, example, partial=None):
+    """Hydra's partial of `node` (at config key `key`), its `_target_` a subclass of `base` whose signature takes the
+    node's other keys; a ConfigError naming the key where not."""
+    target = node.get("_target_") if OmegaConf.is_dict(node) else None
+    expect(target is not None, f"{key}._target_", f"a class to build, like {example}", target)
+    try:  # plain lists (`_convert_`): what a checkpoint loads with weights_only
+        make = instantiate(node, _convert_="all", **({"_partial_": True} if partial else {}))
+    except InstantiationException:
+        raise ConfigError(f"{key}._target_: expected a class to import, like {example}, got {target}") from None
+    is_class = isinstance(make.func, type) and issubclass(make.func, base)
+    expect(is_class, f"{key}._target_", f"a subclass of {base_name}", target)
+    arguments = inspect.signature(make.func).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in arguments.values()):
+        known = [name for name in arguments if name != "params"]
+        for argument in make.keywords:
+            if argument not in known:
+                raise ConfigError(f"{key}.{argument}: not an argument of {target}, which takes {', '.join(known)}")
     return make
 
 

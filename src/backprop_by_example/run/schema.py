@@ -92,6 +92,8 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     log: LogConfig = field(default_factory=LogConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    # {name: a Lightning Logger's keyword arguments, its class in `_target_`}: conf/logger/*.yaml, one or several
+    logger: dict[str, Any] = field(default_factory=dict)
     seed: int = MISSING
     ckpt_path: str | None = None  # a checkpoint to continue from, e.g. <run dir>/checkpoints/last.ckpt
 

@@ -1,5 +1,6 @@
 """Build the run from a config, fit it, and summarise the result (what `scripts/train.py` does)."""
 
+import inspect
 import json
 import time
 import warnings
@@ -20,7 +21,7 @@ from backprop_by_example.log.scalars import BackpropLog
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.run import resume
 from backprop_by_example.run.checkpoint import LastCheckpoint
-from backprop_by_example.run.checks import optimizer_from
+from backprop_by_example.run.checks import loggers_from, optimizer_from
 from backprop_by_example.run.console import Unsaid, leave_out_unsaid, lightning_notes_held
 from backprop_by_example.run.errors import ConfigError
 from backprop_by_example.run.inputs import checked
@@ -37,7 +38,7 @@ def trainer_for(cfg, **project):
     """lightning.Trainer(**cfg.trainer, **project): `project`, what the project sets itself; Lightning's refusal of
     an argument becomes a ConfigError naming it (`refused_key`)."""
     arguments = OmegaConf.to_container(cfg.trainer, resolve=True)
-    arguments.pop("logger", None)  # true or false: the project's TensorBoard logger or none, in `project`
+    arguments.pop("logger", None)  # true or false: the loggers of conf/logger or none, in `project`
     try:
         # TrainingData shares the instances out to DDP's processes itself
         return L.Trainer(**arguments, use_distributed_sampler=False, **project)
@@ -75,10 +76,11 @@ def build(cfg, run_dir):
     X, T, W, V = checked(cfg)
     optimizer = optimizer_from(cfg.optimizer)  # parameters -> the optimizer
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    tensorboard = cfg.trainer.get("logger", True) and not cfg.trainer.get("fast_dev_run")
+    logging = cfg.trainer.get("logger", True) and not cfg.trainer.get("fast_dev_run")
+    loggers = built_loggers(cfg.logger, run_dir) if logging else []
     log = cfg.log
     pictures = log.picture_every_n_epochs, log.picture_instance
-    animation = TrainingAnimation(run_dir, *pictures) if log.animation and tensorboard else None
+    animation = TrainingAnimation(run_dir, *pictures) if log.animation and loggers else None
     logs = [
         BackpropLog(
             log.details,
@@ -93,16 +95,12 @@ def build(cfg, run_dir):
     callbacks = [
         # saving after every epoch would double the seed run's time
         LastCheckpoint(Path(run_dir) / "checkpoints" / "last.ckpt", cfg.checkpoint.every_n_epochs),
-        *(logs if tensorboard else []),
+        *(logs if loggers else []),
         *([EpochBar()] if cfg.trainer.enable_progress_bar else []),  # in place of Lightning's bar per epoch
         *([resume.ArgumentsFromConfig(arguments_of(optimizer))] if cfg.ckpt_path is not None else []),
     ]
-    # the hparams go in at the end, with the final loss as their metric (see `train`)
-    logger = TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False)
     with lightning_notes_held():  # printed once the Trainer has accepted its arguments
-        trainer = trainer_for(
-            cfg, default_root_dir=run_dir, logger=logger if tensorboard else False, callbacks=callbacks
-        )
+        trainer = trainer_for(cfg, default_root_dir=run_dir, logger=loggers or False, callbacks=callbacks)
     # Only where they have work: each callback costs every update Lightning's dispatch of each hook to it
     if trainer.world_size > 1:  # Unsaid: a worker that ddp_spawn starts is a fresh interpreter
         trainer.callbacks += [EndProcessGroup(), Unsaid()]
@@ -120,6 +118,16 @@ def build(cfg, run_dir):
         columns=torch_by_hand.fused(cfg.model.gradients.value, cfg.model.compile),
     )
     return trainer, module, data
+
+
+def built_loggers(loggers, run_dir):
+    """The loggers of conf/logger, in the config's order, writing into `run_dir` (their `save_dir`, where the class
+    takes one and the config gives none)."""
+    built = []
+    for make in loggers_from(loggers).values():
+        into_run_dir = "save_dir" in inspect.signature(make.func).parameters and "save_dir" not in make.keywords
+        built.append(make(**({"save_dir": str(run_dir)} if into_run_dir else {})))
+    return built
 
 
 def arguments_of(optimizer):
@@ -143,9 +151,12 @@ def train(cfg, run_dir):
         return None
 
     summary = summarize(trainer, module, data, fit_seconds)
-    if isinstance(trainer.logger, TensorBoardLogger):
-        params = hparams(cfg, trainer, module, summary)
-        trainer.logger.log_hyperparams(params, {"final_loss": summary["loss"]}, step=summary["steps"])
-        trainer.logger.finalize("success")
+    params = hparams(cfg, trainer, module, summary) if trainer.loggers else {}
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):  # with the final loss as the hparams' metric
+            logger.log_hyperparams(params, {"final_loss": summary["loss"]}, step=summary["steps"])
+        else:
+            logger.log_hyperparams(params)
+        logger.finalize("success")
     write_atomically(Path(run_dir, "summary.json"), json.dumps(summary, indent=2) + "\n")
     return summary
