@@ -15,6 +15,7 @@ from backprop_by_example.run.training import train
 from overrides import matrix
 
 FAST = ["log.details=false", "trainer.max_epochs=50"]
+SHORT = ["log.details=false", "trainer.max_epochs=10"]
 
 
 def random_3_4_2():
@@ -55,27 +56,27 @@ def test_50_full_batch_epochs_equal_the_numpy_oracle_of_torchs_update_rules(conf
 
 @pytest.mark.parametrize("name", ["sgd", "sgd_momentum", "adam"])
 def test_gradients_by_hand_train_with_every_optimizer_as_autograd(config, tmp_path, name):
-    autograd = train(config(*FAST, f"optimizer={name}"), tmp_path / "autograd")
-    by_hand = train(config(*FAST, f"optimizer={name}", "model.gradients=by_hand"), tmp_path / "by_hand")
+    autograd = train(config(*SHORT, f"optimizer={name}"), tmp_path / "autograd")
+    by_hand = train(config(*SHORT, f"optimizer={name}", "model.gradients=by_hand"), tmp_path / "by_hand")
     assert_weights(by_hand, autograd["W"], autograd["V"])
 
 
 @pytest.mark.parametrize("name", ["sgd_momentum", "adam"])
 def test_a_resume_keeps_the_optimizers_state_bitwise(config, tmp_path, name):
-    """Momentum buffers, Adam's moments and step count come back from the checkpoint: 20 + 30 epochs = 50."""
-    whole = train(config(*FAST, f"optimizer={name}"), tmp_path / "whole")
-    train(config(*FAST, f"optimizer={name}", "trainer.max_epochs=20"), tmp_path / "first")
+    """Momentum buffers, Adam's moments and step count come back from the checkpoint: 4 + 6 epochs = 10."""
+    whole = train(config(*SHORT, f"optimizer={name}"), tmp_path / "whole")
+    train(config(*SHORT, f"optimizer={name}", "trainer.max_epochs=4"), tmp_path / "first")
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
-    resumed = train(config(*FAST, f"optimizer={name}", f"ckpt_path={last}"), tmp_path / "resumed")
+    resumed = train(config(*SHORT, f"optimizer={name}", f"ckpt_path={last}"), tmp_path / "resumed")
     assert (resumed["W"], resumed["V"]) == (whole["W"], whole["V"])
 
 
 def test_a_new_lr_on_resume_applies_to_adam_from_the_resume_on(config, tmp_path):
-    """20 epochs at lr 0.1, then 30 at 0.02, with Adam's moments and step count going on: the oracle's lr per step."""
-    train(config(*FAST, "optimizer=adam", "trainer.max_epochs=20"), tmp_path / "first")
+    """4 epochs at lr 0.1, then 6 at 0.02, with Adam's moments and step count going on: the oracle's lr per step."""
+    train(config(*SHORT, "optimizer=adam", "trainer.max_epochs=4"), tmp_path / "first")
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
-    resumed = train(config(*FAST, "optimizer=adam", "optimizer.lr=0.02", f"ckpt_path={last}"), tmp_path / "resumed")
-    assert_weights(resumed, *oracle.adam(seed.X, seed.T, seed.W, seed.V, lr=[0.1] * 20 + [0.02] * 30, epochs=50))
+    resumed = train(config(*SHORT, "optimizer=adam", "optimizer.lr=0.02", f"ckpt_path={last}"), tmp_path / "resumed")
+    assert_weights(resumed, *oracle.adam(seed.X, seed.T, seed.W, seed.V, lr=[0.1] * 4 + [0.02] * 6, epochs=10))
 
 
 def test_a_resume_with_another_optimizer_class_is_refused(config, tmp_path):
