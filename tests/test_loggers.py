@@ -142,3 +142,19 @@ def test_an_argument_the_logger_does_not_take_is_refused_naming_it(config):
         ConfigError, match=r"^logger.csv.flush_every: not an argument of lightning.pytorch.loggers.CSVLogger, "
     ):
         check(config("logger=csv", "+logger.csv.flush_every=3"))
+
+
+def test_mlflows_local_store_holds_the_oracles_numbers_and_the_pictures(config, tmp_path):
+    """`logger=mlflow` (the optional extra "mlflow"): MLflow's file store in <run dir>/mlflow, read back with its client."""
+    pytest.importorskip("mlflow", reason='the optional extra: pip install -e ".[mlflow]"')
+    from mlflow.tracking import MlflowClient
+
+    train(config("optimizer=adam", f"trainer.max_epochs={EPOCHS}", "logger=mlflow"), tmp_path)
+    client = MlflowClient(tracking_uri=f"file:{tmp_path / 'mlflow'}")
+    (run,) = client.search_runs([client.get_experiment_by_name("backprop_by_example").experiment_id])
+    for tag, value in oracle_at(2).items():
+        (metric,) = [m for m in client.get_metric_history(run.info.run_id, tag) if m.step == 2]
+        assert metric.value == pytest.approx(value, rel=0, abs=1e-12), tag
+    steps = [m.step for m in client.get_metric_history(run.info.run_id, "weights/w11")]
+    assert sorted(steps) == list(range(EPOCHS + 1))
+    assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["network.png"]

@@ -2,6 +2,7 @@
 
 import inspect
 import json
+import os
 import time
 import warnings
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.loggers import MLFlowLogger, TensorBoardLogger
 from omegaconf import OmegaConf
 
 from backprop_by_example import torch_by_hand
@@ -122,11 +123,20 @@ def build(cfg, run_dir):
 
 def built_loggers(loggers, run_dir):
     """The loggers of conf/logger, in the config's order, writing into `run_dir` (their `save_dir`, where the class
-    takes one and the config gives none)."""
+    takes one: the run dir, or a relative one under it). A logger whose package is missing: a ConfigError."""
     built = []
-    for make in loggers_from(loggers).values():
-        into_run_dir = "save_dir" in inspect.signature(make.func).parameters and "save_dir" not in make.keywords
-        built.append(make(**({"save_dir": str(run_dir)} if into_run_dir else {})))
+    for name, make in loggers_from(loggers).items():
+        mlflow = issubclass(make.func, MLFlowLogger)
+        if mlflow:  # MLflow 3 refuses its local file store unless told so; here that store is the point
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        into = {}
+        if "save_dir" in inspect.signature(make.func).parameters:
+            into["save_dir"] = str(Path(run_dir, make.keywords.get("save_dir", "")))
+        try:
+            built.append(make(**into))
+        except ModuleNotFoundError as error:  # Lightning's loggers look for their package as they are built
+            extra = ' (the optional extra: pip install -e ".[mlflow]")' if mlflow else ""
+            raise ConfigError(f"logger.{name}: {error}{extra}") from None
     return built
 
 
@@ -157,6 +167,10 @@ def train(cfg, run_dir):
             logger.log_hyperparams(params, {"final_loss": summary["loss"]}, step=summary["steps"])
         else:
             logger.log_hyperparams(params)
+        if isinstance(logger, MLFlowLogger):  # the pictures of the run dir, as the run's artifacts
+            for picture in ("network.png", "training.gif"):
+                if Path(run_dir, picture).exists():
+                    logger.experiment.log_artifact(logger.run_id, str(Path(run_dir, picture)))
         logger.finalize("success")
     write_atomically(Path(run_dir, "summary.json"), json.dumps(summary, indent=2) + "\n")
     return summary
