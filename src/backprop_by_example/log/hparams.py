@@ -1,4 +1,5 @@
-"""TensorBoard's HPARAMS tab: the values that define a run, with its final loss as the metric."""
+"""The values that define a run: TensorBoard's HPARAMS tab, with its final loss as the metric; the other loggers'
+hyperparameters (run/training.train)."""
 
 import torch
 

@@ -40,8 +40,8 @@ class BackpropLog(Callback):
     updates at a time they become one row {tag: value} per update. TensorBoard gets each row as one event, straight to
     its writer: LightningModule.log costs about half a millisecond per value and step (more than the seed's whole
     training step), add_scalar about 50 us per value, and waking the writer's thread every update another 0.2 ms.
-    Every other logger gets the same rows through its public `log_metrics(row, step)`; histograms and pictures go to
-    TensorBoard only.
+    Every other logger gets the same rows through its public `log_metrics(row, step)`; the histograms and the network
+    picture of each due epoch go to TensorBoard only.
     """
 
     WRITE_EVERY = 20
@@ -173,7 +173,7 @@ class BackpropLog(Callback):
                 logger.save()
 
     def write(self, trainer):
-        """The pending updates' values as one TensorBoard event per update (a few tensor ops for all of them)."""
+        """The pending updates' values as one row per update, to every logger (a few tensor ops for all of them)."""
         if not self.pending:
             return
         steps, values = zip(*self.pending, strict=True)
