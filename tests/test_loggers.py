@@ -145,7 +145,7 @@ def test_an_argument_the_logger_does_not_take_is_refused_naming_it(config):
 
 
 def test_mlflows_local_store_holds_the_oracles_numbers_and_the_pictures(config, tmp_path):
-    """`logger=mlflow` (the optional extra "mlflow"): MLflow's file store in <run dir>/mlflow, read back with its client."""
+    """`logger=mlflow` (the optional extra "mlflow"): its file store in <run dir>/mlflow, read back with its client."""
     pytest.importorskip("mlflow", reason='the optional extra: pip install -e ".[mlflow]"')
     from mlflow.tracking import MlflowClient
 
