@@ -20,6 +20,12 @@ def cases(files):
     table = {
         "ragged matrix": (["model.W=[[1,2],[3]]"], "model.W: expected rows of one and the same length, got [2, 1]"),
         "infinite lr": (["optimizer.lr=inf"], "optimizer.lr: expected a finite learning rate > 0, got inf"),
+        "an argument the optimizer does not take": (["optimizer.lrr=0.1"], "optimizer.lrr: not an argument of torch"),
+        "an optimizer class that is none": (["optimizer._target_=torch.optim.Adamm"], "optimizer._target_: expected"),
+        "another optimizer's checkpoint": (
+            [ckpt["seed"], "optimizer=adam"],
+            "optimizer._target_: expected torch.optim",
+        ),
         "negative seed": (["seed=-1"], "seed: expected an integer from 0 to 2**32 - 1, got -1"),
         "a missing instance's picture": (["log.picture_instance=3"], "log.picture_instance: expected an instance"),
         "a text file as checkpoint": ([ckpt["text"]], "ckpt_path: expected a last.ckpt written by scripts/train.py"),

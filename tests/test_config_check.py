@@ -53,7 +53,8 @@ CASES = {
     ),
     "a top-level key that is none": (
         "+sed=3",
-        "sed: not a setting here; the top level has model, data, optimizer, trainer, log, checkpoint, seed, ckpt_path",
+        "sed: not a setting here; the top level has model, data, optimizer, trainer, log, checkpoint, logger, seed, "
+        "ckpt_path",
     ),
     "max scalars negative": ("log.max_scalars=-1", "log.max_scalars: expected a number >= 0, got -1"),
     "a dim beyond int64": (
@@ -75,7 +76,7 @@ HYDRA_CASES = {
     "lr not a number": ("optimizer.lr=abc", "Value 'abc' of type 'str' could not be converted to Float"),
     "epochs not a number": ("trainer.max_epochs=ten", "Value 'ten' of type 'str' could not be converted to Integer"),
     "matrix not a list": ("model.W=5", "Invalid value assigned: int is not a ListConfig, list or tuple"),
-    "unknown key": ("optimizer.momentum=0.9", "Key 'momentum' not in 'OptimizerConfig'"),
+    "unknown key": ("model.hiden_dim=3", "Key 'hiden_dim' not in 'ModelConfig'"),
     "unknown option of a config group": ("model=bigger", "Could not find 'model/bigger'"),
 }
 

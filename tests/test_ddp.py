@@ -1,6 +1,8 @@
 """Lightning's DDP on CPU (gloo, 2 processes) gives the single-process arithmetic: every instance counted once,
 with either gradient engine (ddp_spawn trains by hand here, ddp with autograd)."""
 
+import csv
+
 import numpy as np
 import pytest
 
@@ -25,11 +27,12 @@ def test_ddp_spawn_training_by_hand_reproduces_the_seed_run_to_1e_12(run_train, 
 
 
 def test_ddp_with_an_odd_number_of_instances_counts_each_once_in_one_run_dir(run_train, tmp_path):
-    """3 instances on 2 processes: shares of 2 and 1, no padding. `ddp` relaunches the script; one run dir."""
+    """3 instances on 2 processes: shares of 2 and 1, no padding. `ddp` relaunches the script; one run dir, one CSV
+    file (written by rank 0: a row per step, once)."""
     X, T = [[3, 1], [-1, 4], [0.5, -2]], [[1, 0], [0, 1], [0.3, 0.7]]
     run_dir = tmp_path / "run"
     done, summary = run_train(
-        run_dir, *TWO_PROCESSES, "trainer.strategy=ddp", "trainer.max_epochs=50",
+        run_dir, *TWO_PROCESSES, "trainer.strategy=ddp", "trainer.max_epochs=50", "logger=[tensorboard,csv]",
         matrix("data.X", X), matrix("data.T", T),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -38,3 +41,6 @@ def test_ddp_with_an_odd_number_of_instances_counts_each_once_in_one_run_dir(run
     np.testing.assert_allclose(summary["V"], V, rtol=0, atol=1e-12)
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
     assert done.stdout.count("After 50 epochs") == 1  # only rank 0 reports (and writes summary.json)
+    assert sorted(p.name for p in (run_dir / "csv").iterdir()) == ["hparams.yaml", "metrics.csv"]
+    with open(run_dir / "csv" / "metrics.csv", newline="") as file:
+        assert [int(row["step"]) for row in csv.DictReader(file)] == list(range(51))

@@ -196,6 +196,10 @@ def test_hparams_hold_the_run_settings_with_final_loss_as_metric(run):
     start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"]).session_start_info
     hparams = {k: v.number_value or v.string_value for k, v in start.hparams.items()}
     assert hparams["lr"] == 0.5 and hparams["epochs"] == hparams["steps"] == EPOCHS
+    assert (hparams["optimizer"], hparams["update"]) == (
+        "torch.optim.SGD",
+        "weights(s + 1) = weights(s) - lr * grads(s)",
+    )
     assert (hparams["precision"], hparams["accelerator"]) == ("64-true", "cpu")
     assert [hparams[f"init_{n}"] for n in NAMES] == [6, -3, -2, 5, 1, -2, 0.25, 2]
     experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment

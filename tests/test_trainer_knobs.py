@@ -100,8 +100,8 @@ BAD_VALUES = {
     "trainer.max_epochs=-2": "trainer.max_epochs: expected a number of epochs >= 0, or -1 for no limit "
     "(trainer.max_steps, trainer.max_time or Ctrl-C ends it), got -2",
     "+trainer.foo=1": "trainer.foo: expected an argument of lightning.Trainer, got foo=1",
-    "+trainer.logger=csv": "trainer.logger: expected true or false (TensorBoard, or no logger at all), got 'csv'",
-    "+trainer.logger=null": "trainer.logger: expected true or false (TensorBoard, or no logger at all), got None",
+    "+trainer.logger=csv": "trainer.logger: expected true or false (the loggers of conf/logger, or none), got 'csv'",
+    "+trainer.logger=null": "trainer.logger: expected true or false (the loggers of conf/logger, or none), got None",
     "+trainer.plugins=abc": "trainer.plugins: expected an empty list or null, got 'abc'",  # a plugin is an object
     "+trainer.plugins=[abc]": "trainer.plugins: expected an empty list or null, got ['abc']",
     "+trainer.accumulate_grad_batches=abc": "trainer.accumulate_grad_batches: expected an integer, got 'abc'",

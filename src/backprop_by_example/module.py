@@ -1,4 +1,4 @@
-"""The LightningModule: the seed's network, summed squared error, plain SGD (cells 23-24)."""
+"""The LightningModule: the seed's network, summed squared error, plain SGD or the config's optimizer (cells 23-24)."""
 
 import lightning as L
 import torch
@@ -12,11 +12,13 @@ class BackpropModule(L.LightningModule):
 
     W and V are the weights a run started from (at a resume: those of the run it continues, kept as hparams).
     `gradients`: "autograd", or "by_hand" for the seed's own derivation (torch_by_hand); `compile`: torch.compile it.
+    `optimizer`: parameters -> torch.optim.Optimizer (Hydra's partial of conf/optimizer), given `lr`; None: plain SGD.
     """
 
-    def __init__(self, W, V, lr, compile=False, gradients="autograd"):
+    def __init__(self, W, V, lr, compile=False, gradients="autograd", optimizer=None):
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["optimizer"])  # a checkpoint loads with weights_only: no classes in it
+        self.optimizer = optimizer or torch.optim.SGD
         self.net = Network(W, V)
         self.loss_and_outputs = self.autograd_loss if gradients == "autograd" else self.by_hand_loss
         self.by_hand = torch_by_hand.squared_error
@@ -65,4 +67,4 @@ class BackpropModule(L.LightningModule):
         self.scale = self.trainer.world_size * self.trainer.accumulate_grad_batches
 
     def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+        return self.optimizer(self.parameters(), lr=self.hparams.lr)

@@ -4,6 +4,7 @@ the run dir."""
 
 from pathlib import Path
 
+from backprop_by_example.log.scalars import tensorboard_of
 from backprop_by_example.pictures import picture
 
 
@@ -15,7 +16,8 @@ class NetworkPicture:
         self.run_dir, self.every, self.instance = Path(run_dir), picture_every_n_epochs, picture_instance - 1
 
     def at_epoch_start(self, trainer, module):
-        if trainer.is_global_zero and trainer.current_epoch % self.every == 0:
+        due = trainer.current_epoch % self.every == 0
+        if trainer.is_global_zero and due and tensorboard_of(trainer.loggers) is not None:
             self.draw(trainer, module, trainer.global_step)
 
     def at_end(self, trainer, module):
@@ -27,6 +29,8 @@ class NetworkPicture:
         W, V = module.net.W.detach().double().cpu().tolist(), module.net.V.detach().double().cpu().tolist()
         heading = f"After {step} updates, instance {self.instance + 1}"
         image = picture.render(picture.draw(x, t, W, V, heading))
-        trainer.logger.experiment.add_image("network", image, step, dataformats="HWC")
+        tensorboard = tensorboard_of(trainer.loggers)  # loggers of numbers alone get network.png in the run dir
+        if tensorboard is not None:
+            tensorboard.experiment.add_image("network", image, step, dataformats="HWC")
         if save_as:
             picture.save_png(image, save_as)

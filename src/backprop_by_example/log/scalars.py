@@ -2,7 +2,9 @@
 
 The x axis counts updates. Everything at step s belongs to the weights after s updates: the weights themselves,
 the loss and outputs of the forward pass through them, the gradient there, which update s + 1 applies (after
-Lightning's gradient clipping, if any), and the picture. So weights(s + 1) = weights(s) - lr * grads(s).
+Lightning's gradient clipping, if any), and the picture. So with plain SGD (optimizer=sgd, the default)
+weights(s + 1) = weights(s) - lr * grads(s); other optimizers step from grads(s) and their own state (momentum, Adam's
+moments), as their documented update rule says (the hparams' `update`).
 A point every `trainer.log_every_n_steps` updates (1: every update), and one after the last update (no gradient:
 none is applied; loss and outputs where an update sees every instance).
 
@@ -19,19 +21,27 @@ curve to training.gif (log/animation.py), and with `log.page` every row it write
 
 import torch
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import TensorBoardLogger
 from tensorboard.compat.proto.summary_pb2 import Summary
 
 from backprop_by_example.log.instances import InstanceValues
 from backprop_by_example.network import weight_names
 
 
+def tensorboard_of(loggers):
+    """The TensorBoardLogger among `loggers` (conf/logger), or None."""
+    return next((logger for logger in loggers if isinstance(logger, TensorBoardLogger)), None)
+
+
 class BackpropLog(Callback):
-    """Writes the loss, and with `details` everything else listed above, to the run's TensorBoard logger.
+    """Writes the loss, and with `details` everything else listed above, to the run's loggers (conf/logger).
 
     An update's scalars are gathered into one tensor (a few tensor ops, no wait for the device), and `WRITE_EVERY`
-    updates at a time they become TensorBoard events, straight to its writer: LightningModule.log costs about
-    half a millisecond per value and step (more than the seed's whole training step), add_scalar about 50 us per
-    value, and waking the writer's thread every update another 0.2 ms.
+    updates at a time they become one row {tag: value} per update. TensorBoard gets each row as one event, straight to
+    its writer: LightningModule.log costs about half a millisecond per value and step (more than the seed's whole
+    training step), add_scalar about 50 us per value, and waking the writer's thread every update another 0.2 ms.
+    Every other logger gets the same rows through its public `log_metrics(row, step)`; the histograms and the network
+    picture of each due epoch go to TensorBoard only.
     """
 
     WRITE_EVERY = 20
@@ -57,17 +67,23 @@ class BackpropLog(Callback):
         self.pending = []  # (step, [loss, weights, gradients, instance values]) of the updates not yet written
         self.animation = animation  # the TrainingAnimation that gets the loss curve, if any
         self.page = page  # the TrainingPage that gets every row written, if any
+        self.tensorboard = None  # TensorBoard's SummaryWriter, if it is among the loggers
+        self.others = []  # the other loggers
 
     def on_train_start(self, trainer, module):
         """The tags of each update's values, in their order: the loss, every weight, every gradient, per instance."""
         self.every, self.dtype = trainer.log_every_n_steps, module.net.W.dtype
+        tensorboard = tensorboard_of(trainer.loggers)
+        self.tensorboard = tensorboard.experiment if tensorboard else None
+        self.others = [logger for logger in trainer.loggers if logger is not tensorboard]
         batches = trainer.num_training_batches  # of each epoch, as limit_train_batches leaves them
         whole_epoch = batches == trainer.datamodule.batches_per_epoch()
         self.whole = whole_epoch and -(-batches // trainer.accumulate_grad_batches) == 1
         self.instances = InstanceValues(trainer, module, self.whole and self.details, self.max_instances)
         matrices = self.matrices(module) if self.details else []
         self.scalars = [A for _, A in matrices if self.as_scalars(A)]
-        self.histograms = [(letter, A) for letter, A in matrices if not self.as_scalars(A)]
+        histograms = self.tensorboard is not None
+        self.histograms = [(letter, A) for letter, A in matrices if not self.as_scalars(A) and histograms]
         self.flat_weights = [A.detach().view(-1) for A in self.scalars]
         names = [name for letter, A in matrices if self.as_scalars(A) for name in weight_names(letter, *A.shape)]
         self.tags = ["loss"] + [f"weights/{n}" for n in names] + [f"grads/{n}" for n in names]
@@ -122,10 +138,9 @@ class BackpropLog(Callback):
 
     def log_histograms(self, trainer):
         """The matrices of more than `max_scalars` entries, and their gradients, at the update just logged."""
-        experiment = trainer.logger.experiment
         for (letter, A), weights in zip(self.histograms, self.weight_histograms, strict=True):
-            experiment.add_histogram(f"weights/{letter.upper()}", weights, self.step)
-            experiment.add_histogram(f"grads/{letter.upper()}", A.grad, self.step)
+            self.tensorboard.add_histogram(f"weights/{letter.upper()}", weights, self.step)
+            self.tensorboard.add_histogram(f"grads/{letter.upper()}", A.grad, self.step)
 
     def on_train_end(self, trainer, module):
         """The point after the last update: its weights, and where it saw every instance, the loss and outputs."""
@@ -142,7 +157,7 @@ class BackpropLog(Callback):
         names = [tag for tag in self.tags if tag.startswith("weights/")]
         values |= dict(zip(names, torch.cat(self.flat_weights).tolist() if self.flat_weights else [], strict=True))
         for letter, A in self.histograms:
-            trainer.logger.experiment.add_histogram(f"weights/{letter.upper()}", A.detach(), step)
+            self.tensorboard.add_histogram(f"weights/{letter.upper()}", A.detach(), step)
         self.write_event(trainer, values, step)
         if self.page is not None:
             self.page.add_last(self.tags, step, values)
@@ -157,10 +172,13 @@ class BackpropLog(Callback):
         Lightning's handling of it (a worker of ddp_spawn)."""
         if trainer.is_global_zero:
             self.write(trainer)
-            trainer.logger.experiment.flush()
+            if self.tensorboard is not None:
+                self.tensorboard.flush()
+            for logger in self.others:
+                logger.save()
 
     def write(self, trainer):
-        """The pending updates' values as one TensorBoard event per update (a few tensor ops for all of them)."""
+        """The pending updates' values as one row per update, to every logger (a few tensor ops for all of them)."""
         if not self.pending:
             return
         steps, values = zip(*self.pending, strict=True)
@@ -177,10 +195,13 @@ class BackpropLog(Callback):
         if self.animation is not None:
             self.animation.add_losses(points)
 
-    @staticmethod
-    def write_event(trainer, values, step):
-        scalars = [Summary.Value(tag=tag, simple_value=v) for tag, v in values.items()]
-        trainer.logger.experiment.file_writer.add_summary(Summary(value=scalars), step)
+    def write_event(self, trainer, values, step):
+        """One update's row {tag: value} to every logger."""
+        if self.tensorboard is not None:
+            scalars = [Summary.Value(tag=tag, simple_value=v) for tag, v in values.items()]
+            self.tensorboard.file_writer.add_summary(Summary(value=scalars), step)
+        for logger in self.others:
+            logger.log_metrics(values, step)
 
     def as_scalars(self, A):
         return A.numel() <= self.max_scalars

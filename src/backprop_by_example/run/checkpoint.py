@@ -39,8 +39,9 @@ class LastCheckpoint(Checkpoint):
         return self.KEY
 
     def state_dict(self):
-        """The precision, the complete epochs and the updates, whether it was saved with batches of its epoch still
-        to run, and where that epoch stood and how its batches are made (data.Batches.state_dict)."""
+        """The precision, the complete epochs and the updates, the optimizer's class, whether it was saved with
+        batches of its epoch still to run, and where that epoch stood and how its batches are made
+        (data.Batches.state_dict)."""
         return self.record
 
     def setup(self, trainer, module, stage):
@@ -96,8 +97,14 @@ class LastCheckpoint(Checkpoint):
             "steps": module.steps_done.item(),
             "mid_epoch": mid_epoch,
             "batches": trainer.train_dataloader.state_dict(),
+            "optimizer": class_name(type(trainer.optimizers[0])),  # its state fits only its own class
         }
         trainer.save_checkpoint(self.path, weights_only=False)
+
+
+def class_name(optimizer_class):
+    """'torch.optim.adam.Adam': the module that defines the class, and its name."""
+    return f"{optimizer_class.__module__}.{optimizer_class.__qualname__}"
 
 
 def count_progress(trainer):

@@ -2,15 +2,21 @@
 lr <= 0, sizes beyond memory. Each raises a ConfigError that names the key.
 """
 
+import inspect
 import math
 import os
+import re
 import resource
 from dataclasses import fields, is_dataclass
 
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf
 
 from backprop_by_example.run.errors import ConfigError, expect
-from backprop_by_example.run.schema import TrainConfig, TrainerConfig
+from backprop_by_example.run.schema import OptimizerConfig, TrainConfig, TrainerConfig
 
 
 def check(cfg):
@@ -21,6 +27,8 @@ def check(cfg):
     check_network(cfg)
     lr = cfg.optimizer.lr
     expect(math.isfinite(lr) and lr > 0, "optimizer.lr", "a finite learning rate > 0", lr)
+    optimizer_from(cfg.optimizer)
+    loggers_from(cfg.logger)
     check_seed(cfg.seed)
     batch_size = cfg.data.batch_size
     expect(batch_size is None or batch_size >= 1, "data.batch_size", "a number of rows >= 1, or null", batch_size)
@@ -35,7 +43,8 @@ def check(cfg):
 
 def check_keys(cfg, schema, prefix=""):
     """Only the keys of `schema`: a `+key=...` of a name that is none (a typo, say) is refused, not ignored.
-    trainer.* takes any of lightning.Trainer's arguments (trainer_args.check)."""
+    trainer.* takes any of lightning.Trainer's arguments (trainer_args.check), optimizer.* any of its optimizer's
+    (optimizer_from)."""
     known = {f.name: f.type for f in fields(schema)}
     for key in cfg:
         if key == "hydra" and not prefix:  # Hydra's own settings, in a config as its callbacks see it
@@ -43,8 +52,52 @@ def check_keys(cfg, schema, prefix=""):
         if key not in known:
             group = prefix.rstrip(".") or "the top level"
             raise ConfigError(f"{prefix}{key}: not a setting here; {group} has {', '.join(known)}")
-        if is_dataclass(known[key]) and known[key] is not TrainerConfig:
+        if is_dataclass(known[key]) and known[key] not in (TrainerConfig, OptimizerConfig):
             check_keys(cfg[key], known[key], f"{prefix}{key}.")
+
+
+def optimizer_from(optimizer):
+    """Hydra's partial of the `optimizer` config (parameters -> torch.optim.Optimizer), checked by building one on a
+    dummy parameter: `_target_` is an Optimizer class, and it takes the other keys as arguments, with these values."""
+    expect(optimizer._partial_ is True, "optimizer._partial_", "true (the module gives the optimizer its parameters)",
+           optimizer._partial_)  # fmt: skip
+    make = located(optimizer, "optimizer", torch.optim.Optimizer, "torch.optim.Optimizer", "torch.optim.Adam")
+    try:
+        make([torch.zeros(1, requires_grad=True)])
+    except (TypeError, ValueError) as error:  # torch's messages name the argument in words ("Invalid momentum value")
+        named = [key for key in make.keywords if re.search(rf"\b{key}\b", str(error))]
+        key = f"optimizer.{named[0]}" if len(named) == 1 else "optimizer"
+        raise ConfigError(f"{key}: {optimizer._target_} refuses it: {error}") from None
+    return make
+
+
+def loggers_from(loggers):
+    """{name: Hydra's partial of `logger.<name>`} (keyword arguments -> a Lightning Logger), each checked, unbuilt:
+    `_target_` is a Logger class that takes the other keys as arguments."""
+    base, example = "lightning.pytorch.loggers.Logger", "lightning.pytorch.loggers.CSVLogger"
+    return {
+        name: located(node, f"logger.{name}", Logger, base, example, partial=True) for name, node in loggers.items()
+    }
+
+
+def located(node, key, base, base_name, example, partial=None):
+    """Hydra's partial of `node` (at config key `key`), its `_target_` a subclass of `base` whose signature takes the
+    node's other keys; a ConfigError naming the key where not."""
+    target = node.get("_target_") if OmegaConf.is_dict(node) else None
+    expect(target is not None, f"{key}._target_", f"a class to build, like {example}", target)
+    try:  # plain lists (`_convert_`): what a checkpoint loads with weights_only
+        make = instantiate(node, _convert_="all", **({"_partial_": True} if partial else {}))
+    except InstantiationException:
+        raise ConfigError(f"{key}._target_: expected a class to import, like {example}, got {target}") from None
+    is_class = isinstance(make.func, type) and issubclass(make.func, base)
+    expect(is_class, f"{key}._target_", f"a subclass of {base_name}", target)
+    arguments = inspect.signature(make.func).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in arguments.values()):
+        known = [name for name in arguments if name != "params"]
+        for argument in make.keywords:
+            if argument not in known:
+                raise ConfigError(f"{key}.{argument}: not an argument of {target}, which takes {', '.join(known)}")
+    return make
 
 
 def check_seed(seed):

@@ -1,10 +1,11 @@
 """Continuing a run from its last.ckpt (`ckpt_path=...`): what the checkpoint holds, and whether a config can go on.
 
-A resume goes on with the checkpoint's weights and loop state, and takes from the config whatever may change from
-one part of a run to the next: the learning rate (from the resume on), the epochs, logging, devices, and the batches
-from the next epoch on. What cannot change is refused in one line naming the key, before any work: the dims, the
-number of instances, the precision, fewer epochs than done, and, for a checkpoint written in the middle of an epoch,
-the batches of that epoch (`data.batch_size`, `data.shuffle`, `seed`).
+A resume goes on with the checkpoint's weights, optimizer state (momentum buffers, Adam's moments and step count)
+and loop state, and takes from the config whatever may change from one part of a run to the next: the optimizer's
+arguments, lr included (from the resume on), the epochs, logging, devices, and the batches from the next epoch on.
+What cannot change is refused in one line naming the key, before any work: the dims, the number of instances, the
+precision, the optimizer's class (its state is of that class), fewer epochs than done, and, for a checkpoint written
+in the middle of an epoch, the batches of that epoch (`data.batch_size`, `data.shuffle`, `seed`).
 """
 
 import warnings
@@ -15,7 +16,8 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from backprop_by_example.run.checkpoint import LastCheckpoint
+from backprop_by_example.run.checkpoint import LastCheckpoint, class_name
+from backprop_by_example.run.checks import optimizer_from
 from backprop_by_example.run.errors import ConfigError, expect
 from backprop_by_example.run.paths import user_path
 
@@ -31,6 +33,7 @@ class Saved(NamedTuple):
     steps: int  # updates
     batches: dict | None  # where the epoch stood and how its batches were made (data.Batches.state_dict)
     mid_epoch: bool  # saved with batches of the epoch still to run (of those limit_train_batches leaves)
+    optimizer: str | None  # the optimizer's class, module.name (None: a checkpoint from before the record had it)
 
 
 def read(path):
@@ -66,6 +69,7 @@ def read(path):
             steps=record["steps"],
             batches=record["batches"],
             mid_epoch=record["mid_epoch"],
+            optimizer=record.get("optimizer"),
         )
     except (KeyError, TypeError, AttributeError, IndexError):
         raise ConfigError(
@@ -79,6 +83,9 @@ def check(cfg, saved, instances):
     dims = ("model.input_dim", "model.hidden_dim", "model.output_dim")
     for key, got, expected in zip(dims, (cfg.model[k.split(".")[1]] for k in dims), saved.dims, strict=True):
         expect(got == expected, key, f"{expected}, {where}", got)
+    if saved.optimizer is not None:
+        optimizer = class_name(optimizer_from(cfg.optimizer).func)
+        expect(optimizer == saved.optimizer, "optimizer._target_", f"{saved.optimizer}, {where}", optimizer)
     precision = unified_precision(cfg.trainer.precision)
     if saved.precision is not None:
         expect(precision == saved.precision, "trainer.precision", f"{saved.precision}, {where}", precision)
@@ -110,12 +117,13 @@ def unified_precision(precision):
     return SHORT_PRECISIONS.get(str(precision), str(precision))
 
 
-class LearningRateFromConfig(Callback):
-    """A resumed run gets the optimizer state of its checkpoint, learning rate included: the config's lr wins."""
+class ArgumentsFromConfig(Callback):
+    """A resumed run gets the optimizer state of its checkpoint, its arguments included (lr, momentum, betas, ...):
+    the config's win. `arguments`: those of an optimizer built from the config (its `defaults`)."""
 
-    def __init__(self, lr):
-        self.lr = lr
+    def __init__(self, arguments):
+        self.arguments = arguments
 
     def on_train_start(self, trainer, module):
         for group in trainer.optimizers[0].param_groups:
-            group["lr"] = self.lr
+            group.update(self.arguments)

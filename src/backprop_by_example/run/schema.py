@@ -43,6 +43,12 @@ class DataConfig:
 
 @dataclass
 class OptimizerConfig:
+    """A torch.optim.Optimizer class named by `_target_`, built by Hydra's `instantiate` as a partial (params ->
+    optimizer). Its other arguments are free (open: `conf/optimizer/*.yaml` carry them, `optimizer.momentum=0.9`
+    sets one); `run/checks.py` checks them against the class's own."""
+
+    _target_: str = MISSING
+    _partial_: bool = True
     lr: float = MISSING
 
 
@@ -87,6 +93,8 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     log: LogConfig = field(default_factory=LogConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    # {name: a Lightning Logger's keyword arguments, its class in `_target_`}: conf/logger/*.yaml, one or several
+    logger: dict[str, Any] = field(default_factory=dict)
     seed: int = MISSING
     ckpt_path: str | None = None  # a checkpoint to continue from, e.g. <run dir>/checkpoints/last.ckpt
 
@@ -144,7 +152,9 @@ class BenchmarkConfig:
 def register():
     """The schemas into Hydra's ConfigStore (conf/*.yaml name them in their defaults), and the ${pid:} resolver: what
     a script does before Hydra composes its config."""
-    ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+    train = OmegaConf.structured(TrainConfig)
+    OmegaConf.set_struct(train.optimizer, False)  # any argument of the optimizer named by optimizer._target_
+    ConfigStore.instance().store(name="train_schema", node=train)
     ConfigStore.instance().store(name="explain_schema", node=ExplainConfig)
     ConfigStore.instance().store(name="benchmark_schema", node=BenchmarkConfig)
     # ${pid:} in a run dir's name: two runs started in the same second still get dirs of their own. Cached, like

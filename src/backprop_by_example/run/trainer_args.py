@@ -59,7 +59,8 @@ def check(trainer):
     expect(not no_gpu, "trainer.accelerator", "cpu or auto: this machine has no CUDA GPU", trainer.accelerator)
     arguments = OmegaConf.to_container(trainer, resolve=True)
     logger = arguments.get("logger", True)  # Lightning's own types allow null and loggers; the project does not
-    expect(isinstance(logger, bool), "trainer.logger", "true or false (TensorBoard, or no logger at all)", repr(logger))
+    loggers = "true or false (the loggers of conf/logger, or none)"
+    expect(isinstance(logger, bool), "trainer.logger", loggers, repr(logger))
     for key, value in arguments.items():
         expect(key in ARGUMENTS, f"trainer.{key}", "an argument of lightning.Trainer", f"{key}={value}")
         if key in REFUSED:

@@ -1,13 +1,16 @@
 """Build the run from a config, fit it, and summarise the result (what `scripts/train.py` does)."""
 
+import inspect
 import json
+import os
 import time
 import warnings
 from pathlib import Path
 
 import lightning as L
+import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.loggers import MLFlowLogger, TensorBoardLogger
 from omegaconf import OmegaConf
 
 from backprop_by_example import torch_by_hand
@@ -20,6 +23,7 @@ from backprop_by_example.log.scalars import BackpropLog
 from backprop_by_example.module import BackpropModule
 from backprop_by_example.run import resume
 from backprop_by_example.run.checkpoint import LastCheckpoint
+from backprop_by_example.run.checks import loggers_from, optimizer_from
 from backprop_by_example.run.console import Unsaid, leave_out_unsaid, lightning_notes_held
 from backprop_by_example.run.errors import ConfigError
 from backprop_by_example.run.inputs import checked
@@ -36,7 +40,7 @@ def trainer_for(cfg, **project):
     """lightning.Trainer(**cfg.trainer, **project): `project`, what the project sets itself; Lightning's refusal of
     an argument becomes a ConfigError naming it (`refused_key`)."""
     arguments = OmegaConf.to_container(cfg.trainer, resolve=True)
-    arguments.pop("logger", None)  # true or false: the project's TensorBoard logger or none, in `project`
+    arguments.pop("logger", None)  # true or false: the loggers of conf/logger or none, in `project`
     try:
         # TrainingData shares the instances out to DDP's processes itself
         return L.Trainer(**arguments, use_distributed_sampler=False, **project)
@@ -72,12 +76,14 @@ def build(cfg, run_dir):
     """The Trainer, the module and the data for `cfg`, logging and checkpointing into `run_dir`."""
     leave_out_unsaid()
     X, T, W, V = checked(cfg)
+    optimizer = optimizer_from(cfg.optimizer)  # parameters -> the optimizer
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    tensorboard = cfg.trainer.get("logger", True) and not cfg.trainer.get("fast_dev_run")
+    logging = cfg.trainer.get("logger", True) and not cfg.trainer.get("fast_dev_run")
+    loggers = built_loggers(cfg.logger, run_dir) if logging else []
     log = cfg.log
     pictures = log.picture_every_n_epochs, log.picture_instance
-    animation = TrainingAnimation(run_dir, *pictures) if log.animation and tensorboard else None
-    training_page = TrainingPage(run_dir, X, T, log.max_instances) if log.page and tensorboard else None
+    animation = TrainingAnimation(run_dir, *pictures) if log.animation and loggers else None
+    training_page = TrainingPage(run_dir, X, T, log.max_instances) if log.page and loggers else None
     logs = [
         BackpropLog(
             log.details,
@@ -94,23 +100,19 @@ def build(cfg, run_dir):
     callbacks = [
         # saving after every epoch would double the seed run's time
         LastCheckpoint(Path(run_dir) / "checkpoints" / "last.ckpt", cfg.checkpoint.every_n_epochs),
-        *(logs if tensorboard else []),
+        *(logs if loggers else []),
         *([EpochBar()] if cfg.trainer.enable_progress_bar else []),  # in place of Lightning's bar per epoch
-        *([resume.LearningRateFromConfig(cfg.optimizer.lr)] if cfg.ckpt_path is not None else []),
+        *([resume.ArgumentsFromConfig(arguments_of(optimizer))] if cfg.ckpt_path is not None else []),
     ]
-    # the hparams go in at the end, with the final loss as their metric (see `train`)
-    logger = TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="", default_hp_metric=False)
     with lightning_notes_held():  # printed once the Trainer has accepted its arguments
-        trainer = trainer_for(
-            cfg, default_root_dir=run_dir, logger=logger if tensorboard else False, callbacks=callbacks
-        )
+        trainer = trainer_for(cfg, default_root_dir=run_dir, logger=loggers or False, callbacks=callbacks)
     # Only where they have work: each callback costs every update Lightning's dispatch of each hook to it
     if trainer.world_size > 1:  # Unsaid: a worker that ddp_spawn starts is a fresh interpreter
         trainer.callbacks += [EndProcessGroup(), Unsaid()]
     if getattr(trainer.precision_plugin, "scaler", None) is not None:  # a loss scaler may skip updates
         trainer.callbacks.append(SkippedUpdates())
     with trainer.init_module():  # parameters are created in the precision's dtype
-        module = BackpropModule(W, V, cfg.optimizer.lr, cfg.model.compile, cfg.model.gradients.value)
+        module = BackpropModule(W, V, cfg.optimizer.lr, cfg.model.compile, cfg.model.gradients.value, optimizer)
     data = TrainingData(
         X,
         T,
@@ -121,6 +123,30 @@ def build(cfg, run_dir):
         columns=torch_by_hand.fused(cfg.model.gradients.value, cfg.model.compile),
     )
     return trainer, module, data
+
+
+def built_loggers(loggers, run_dir):
+    """The loggers of conf/logger, in the config's order, writing into `run_dir` (their `save_dir`, where the class
+    takes one: the run dir, or a relative one under it). A logger whose package is missing: a ConfigError."""
+    built = []
+    for name, make in loggers_from(loggers).items():
+        mlflow = issubclass(make.func, MLFlowLogger)
+        if mlflow:  # MLflow 3 refuses its local file store unless told so; here that store is the point
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        into = {}
+        if "save_dir" in inspect.signature(make.func).parameters:
+            into["save_dir"] = str(Path(run_dir, make.keywords.get("save_dir", "")))
+        try:
+            built.append(make(**into))
+        except ModuleNotFoundError as error:  # Lightning's loggers look for their package as they are built
+            extra = ' (the optional extra: pip install -e ".[mlflow]")' if mlflow else ""
+            raise ConfigError(f"logger.{name}: {error}{extra}") from None
+    return built
+
+
+def arguments_of(optimizer):
+    """The arguments (lr, momentum, ...) of the optimizer that `optimizer` builds, as its param groups hold them."""
+    return optimizer([torch.zeros(1, requires_grad=True)]).defaults
 
 
 def train(cfg, run_dir):
@@ -139,9 +165,16 @@ def train(cfg, run_dir):
         return None
 
     summary = summarize(trainer, module, data, fit_seconds)
-    if isinstance(trainer.logger, TensorBoardLogger):
-        params = hparams(cfg, trainer, module, summary)
-        trainer.logger.log_hyperparams(params, {"final_loss": summary["loss"]}, step=summary["steps"])
-        trainer.logger.finalize("success")
+    params = hparams(cfg, trainer, module, summary) if trainer.loggers else {}
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):  # with the final loss as the hparams' metric
+            logger.log_hyperparams(params, {"final_loss": summary["loss"]}, step=summary["steps"])
+        else:
+            logger.log_hyperparams(params)
+        if isinstance(logger, MLFlowLogger):  # the pictures of the run dir, as the run's artifacts
+            for picture in ("network.png", "training.gif"):
+                if Path(run_dir, picture).exists():
+                    logger.experiment.log_artifact(logger.run_id, str(Path(run_dir, picture)))
+        logger.finalize("success")
     write_atomically(Path(run_dir, "summary.json"), json.dumps(summary, indent=2) + "\n")
     return summary
