@@ -94,25 +94,42 @@ class ForkServer:
     def __init__(self):
         command = [sys.executable, str(ROOT / "tests" / "forkserver.py")]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.asked = False
 
     def ask(self, **request):
+        self.asked = True
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         return json.loads(self.process.stdout.readline())
 
     def close(self):
+        if not self.asked:  # no test started a script: not worth waiting for its imports
+            self.process.kill()
         self.process.stdin.close()
         self.process.wait(timeout=60)
 
 
+SERVER = pytest.StashKey[ForkServer]()
+
+
+def pytest_sessionstart(session):
+    """The fork server is started with the session: its imports (seconds) run beside pytest's collection."""
+    if not session.config.option.collectonly:
+        session.stash[SERVER] = ForkServer()
+
+
+def pytest_sessionfinish(session):
+    if SERVER in session.stash:
+        session.stash[SERVER].close()
+
+
 @pytest.fixture(scope="session")
-def start_script(tmp_path_factory):
+def start_script(request, tmp_path_factory):
     """start_script(name, cwd, *args, env=None, file_size_limit=None): `python scripts/<name>.py args` started in
     cwd -> Run. file_size_limit: no file it writes can grow beyond that many bytes (ulimit -f). What the runs write
     to stdout and stderr goes into pytest's temporary directory, which pytest clears of all but its last few."""
-    server, streams = ForkServer(), tmp_path_factory.mktemp("streams")
-    yield lambda name, cwd, *args, **options: Run(server, streams, name, args, cwd, **options)
-    server.close()
+    server, streams = request.session.stash[SERVER], tmp_path_factory.mktemp("streams")
+    return lambda name, cwd, *args, **options: Run(server, streams, name, args, cwd, **options)
 
 
 @pytest.fixture(scope="session")
