@@ -170,6 +170,12 @@ def run_train(script):
     return run
 
 
+def session_items(request, test):
+    """The items of the test function named `test` that this session runs (what -k, -m and the like left): for a
+    fixture that starts the runs of several tests together, to start only those that are read."""
+    return [item for item in request.session.items if getattr(item, "originalname", None) == test]
+
+
 @pytest.fixture(scope="session")
 def png_size():
     """png_size(path): (width, height) of a PNG file, after checking its signature."""
