@@ -158,6 +158,14 @@ def start_train(start_script):
     return lambda cwd, *overrides, **options: start_script("train", cwd, *overrides, *QUIET, **options)
 
 
+@pytest.fixture(scope="session")
+def default_run(script, tmp_path_factory):
+    """`python scripts/train.py` as a user runs it (progress bar and model summary on), to its end -> (Run, run
+    dir). Read by several tests."""
+    run_dir = tmp_path_factory.mktemp("default_run")
+    return script("train", run_dir), run_dir
+
+
 @pytest.fixture
 def run_train(script):
     """run_train(run_dir, *overrides): scripts/train.py -> (Run, summary.json or None)."""
