@@ -1,3 +1,5 @@
+import copy
+import functools
 import json
 import os
 import signal
@@ -35,16 +37,22 @@ def compose_config(name, overrides):
         return compose(name, overrides=list(overrides))
 
 
+@functools.cache
+def composed(name, overrides):
+    """compose_config, once a session for the same overrides (a tenth of a second each time)."""
+    return compose_config(name, overrides)
+
+
 @pytest.fixture(scope="session")
 def config():
     """config(*overrides): the config of scripts/train.py, without its progress bar and model summary."""
-    return lambda *overrides: compose_config("train", [*QUIET, *overrides])
+    return lambda *overrides: copy.deepcopy(composed("train", (*QUIET, *overrides)))  # each caller's own
 
 
 @pytest.fixture(scope="session")
 def benchmark_config():
     """benchmark_config(*overrides): the config of scripts/benchmark.py."""
-    return lambda *overrides: compose_config("benchmark", overrides)
+    return lambda *overrides: copy.deepcopy(composed("benchmark", overrides))
 
 
 class Run:
@@ -94,25 +102,42 @@ class ForkServer:
     def __init__(self):
         command = [sys.executable, str(ROOT / "tests" / "forkserver.py")]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.asked = False
 
     def ask(self, **request):
+        self.asked = True
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         return json.loads(self.process.stdout.readline())
 
     def close(self):
+        if not self.asked:  # no test started a script: not worth waiting for its imports
+            self.process.kill()
         self.process.stdin.close()
         self.process.wait(timeout=60)
 
 
+SERVER = pytest.StashKey[ForkServer]()
+
+
+def pytest_sessionstart(session):
+    """The fork server is started with the session: its imports (seconds) run beside pytest's collection."""
+    if not session.config.option.collectonly:
+        session.stash[SERVER] = ForkServer()
+
+
+def pytest_sessionfinish(session):
+    if SERVER in session.stash:
+        session.stash[SERVER].close()
+
+
 @pytest.fixture(scope="session")
-def start_script(tmp_path_factory):
+def start_script(request, tmp_path_factory):
     """start_script(name, cwd, *args, env=None, file_size_limit=None): `python scripts/<name>.py args` started in
     cwd -> Run. file_size_limit: no file it writes can grow beyond that many bytes (ulimit -f). What the runs write
     to stdout and stderr goes into pytest's temporary directory, which pytest clears of all but its last few."""
-    server, streams = ForkServer(), tmp_path_factory.mktemp("streams")
-    yield lambda name, cwd, *args, **options: Run(server, streams, name, args, cwd, **options)
-    server.close()
+    server, streams = request.session.stash[SERVER], tmp_path_factory.mktemp("streams")
+    return lambda name, cwd, *args, **options: Run(server, streams, name, args, cwd, **options)
 
 
 @pytest.fixture(scope="session")
@@ -133,6 +158,14 @@ def start_train(start_script):
     return lambda cwd, *overrides, **options: start_script("train", cwd, *overrides, *QUIET, **options)
 
 
+@pytest.fixture(scope="session")
+def default_run(script, tmp_path_factory):
+    """`python scripts/train.py` as a user runs it (progress bar and model summary on), to its end -> (Run, run
+    dir). Read by several tests."""
+    run_dir = tmp_path_factory.mktemp("default_run")
+    return script("train", run_dir), run_dir
+
+
 @pytest.fixture
 def run_train(script):
     """run_train(run_dir, *overrides): scripts/train.py -> (Run, summary.json or None)."""
@@ -143,6 +176,12 @@ def run_train(script):
         return done, json.loads(summary_file.read_text()) if summary_file.exists() else None
 
     return run
+
+
+def session_items(request, test):
+    """The items of the test function named `test` that this session runs (what -k, -m and the like left): for a
+    fixture that starts the runs of several tests together, to start only those that are read."""
+    return [item for item in request.session.items if getattr(item, "originalname", None) == test]
 
 
 @pytest.fixture(scope="session")

@@ -27,8 +27,10 @@ def test_benchmark_settings_that_cannot_be_timed_are_refused_naming_the_key(benc
 
 @pytest.mark.slow
 def test_benchmark_script_times_numpy_torch_the_project_and_bare_lightning_for_each_setting(script, tmp_path):
-    settings = ["sizes=[2]", "precisions=[64-true,32-true]", "epochs=2", "rounds=1", "end_to_end_repeats=0"]
-    engines = ["engines=[autograd,by_hand]", "crossover_widths=[]"]  # the CPU alone, on a GPU machine too
+    """The shape of its output, in a second: one epoch each way, for two settings (the figures themselves are the
+    benchmark's to print)."""
+    settings = ["sizes=[2]", "precisions=[64-true,32-true]", "epochs=1", "rounds=1", "end_to_end_repeats=0"]
+    engines = ["engines=[by_hand]", "crossover_widths=[]"]  # the CPU alone, on a GPU machine too
     done = script("benchmark", tmp_path, "devices=[cpu]", *settings, *engines)
     assert done.returncode == 0, done.stderr
     assert "(c)/(b)" in done.stdout and "(c)/(d)" in done.stdout and "all/(d)" in done.stdout
@@ -36,9 +38,7 @@ def test_benchmark_script_times_numpy_torch_the_project_and_bare_lightning_for_e
     result = json.loads((tmp_path / "benchmark.json").read_text())
     rows = result["epochs"]
     settings = [(r["device"], r["precision"], r["n"], r["engine"]) for r in rows]
-    assert settings == [
-        ("cpu", precision, 2, engine) for precision in ("64-true", "32-true") for engine in ("autograd", "by_hand")
-    ]
+    assert settings == [("cpu", precision, 2, "by_hand") for precision in ("64-true", "32-true")]
     for row in rows:
         assert row["torch_s"] > 0 and row["lightning_s"] > 0 and row["bare_lightning_s"] > 0
         assert row["lightning_over_torch"] == row["lightning_s"] / row["torch_s"]

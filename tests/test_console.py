@@ -80,8 +80,8 @@ def test_in_a_file_a_line_every_tenth_of_the_epochs_and_none_for_a_short_run(cap
 
 
 @pytest.mark.slow
-def test_the_default_run_in_a_file_is_a_few_lines_without_warnings_or_tips_and_ends_with_the_report(script, tmp_path):
-    done = script("train", tmp_path)  # progress bar and model summary on, as a user runs it
+def test_the_default_run_in_a_file_is_a_few_lines_without_warnings_or_tips_and_ends_with_the_report(default_run):
+    done, _ = default_run  # progress bar and model summary on, as a user runs it
     assert done.returncode == 0, done.stderr
     lines = (done.stdout + done.stderr).splitlines()
     assert len(lines) <= 40

@@ -1,5 +1,7 @@
 """`python scripts/train.py [overrides]` as a user runs it: the seed's result, summary.json, logs, checkpoint."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -15,9 +17,10 @@ SUMMARY_KEYS = {
 }
 
 
-def test_default_run_reproduces_seed_cells_29_and_30(run_train, tmp_path):
-    done, summary = run_train(tmp_path)
+def test_default_run_reproduces_seed_cells_29_and_30(default_run):
+    done, run_dir = default_run
     assert done.returncode == 0, done.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
 
     assert set(summary) == SUMMARY_KEYS
     np.testing.assert_allclose(summary["outputs"], seed.outputs_final, rtol=0, atol=1e-8)
@@ -30,11 +33,11 @@ def test_default_run_reproduces_seed_cells_29_and_30(run_train, tmp_path):
     assert (summary["accelerator"], summary["precision"]) == ("cpu", "64-true")
     assert summary["fit_seconds"] > 0
 
-    assert list(tmp_path.glob("tensorboard/events.out.tfevents.*"))
-    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+    assert list(run_dir.glob("tensorboard/events.out.tfevents.*"))
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert "0.94621368" in done.stdout and "tensorboard --logdir" in done.stdout
 
-    log = (tmp_path / "train.log").read_text()  # the run's log: Lightning's messages and the report, with times
+    log = (run_dir / "train.log").read_text()  # the run's log: Lightning's messages and the report, with times
     assert "`Trainer.fit` stopped: `max_epochs=201` reached." in log and "y = [0.94621368, 0.04892312]" in log
 
 

@@ -20,7 +20,7 @@ def test_losses_before_training_match_seed_cells_25_26_28(config, tmp_path):
 
 
 def test_one_sgd_step_on_both_instances_matches_seed_cells_23_to_28(config, tmp_path):
-    summary = train(config("trainer.max_epochs=1"), tmp_path)
+    summary = train(config("trainer.max_epochs=1", "log.details=false"), tmp_path)
     assert_printed(summary["W"], seed.W_after_step)
     assert_printed(summary["V"], seed.V_after_step)
     assert_printed(summary["outputs"], seed.outputs_after_step)
@@ -57,12 +57,13 @@ OVERRIDES = {
 
 @pytest.mark.parametrize("key", OVERRIDES)
 def test_override_takes_effect_as_in_the_numpy_oracle(config, tmp_path, key):
+    """20 epochs where the override is not the number of epochs (the oracle trains as many)."""
     override, changed = OVERRIDES[key]
-    setting = dict(X=seed.X, T=seed.T, W=seed.W, V=seed.V, lr=seed.lr, epochs=201) | changed
-    extra = []
+    setting = dict(X=seed.X, T=seed.T, W=seed.W, V=seed.V, lr=seed.lr, epochs=20) | changed
+    extra = [] if key == "trainer.max_epochs" else ["trainer.max_epochs=20"]
     if setting["T"] is None:  # a third instance needs a third target
         setting["T"] = [[1, 0], [0, 1], [0.5, 0.5]]
-        extra = ["data.T=[[1,0],[0,1],[0.5,0.5]]"]
+        extra += ["data.T=[[1,0],[0,1],[0.5,0.5]]"]
 
     summary = train(config(override, *extra, "log.details=false"), tmp_path)
 
