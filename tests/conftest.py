@@ -7,6 +7,8 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -72,12 +74,18 @@ class Run:
         return self.wait(timeout=0)
 
     def wait(self, timeout=300):
-        if self.returncode is None:
-            self.returncode = self.server.ask(wait=self.pid, timeout=timeout)["status"]
-            if self.returncode is None and timeout:
-                self.send_signal(signal.SIGKILL)
-                self.server.ask(wait=self.pid, timeout=60)
-                raise subprocess.TimeoutExpired(self.args, timeout)
+        """The exit status once it has ended, None if it runs on after `timeout` seconds (0: a poll). Asked in
+        slices of a quarter of a second: the server answers one request at a time, to the tests' threads too."""
+        deadline = time.monotonic() + timeout
+        while self.returncode is None:
+            left = max(0.0, deadline - time.monotonic())
+            self.returncode = self.server.ask(wait=self.pid, timeout=min(left, 0.25))["status"]
+            if self.returncode is None and not left:
+                if timeout:
+                    self.send_signal(signal.SIGKILL)
+                    self.server.ask(wait=self.pid, timeout=60)
+                    raise subprocess.TimeoutExpired(self.args, timeout)
+                break
         return self.returncode
 
     def send_signal(self, signum):
@@ -102,13 +110,14 @@ class ForkServer:
     def __init__(self):
         command = [sys.executable, str(ROOT / "tests" / "forkserver.py")]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.asked = False
+        self.asked, self.turn = False, threading.Lock()  # a request and its answer at a time
 
     def ask(self, **request):
-        self.asked = True
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
-        return json.loads(self.process.stdout.readline())
+        with self.turn:
+            self.asked = True
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            return json.loads(self.process.stdout.readline())
 
     def close(self):
         if not self.asked:  # no test started a script: not worth waiting for its imports
@@ -138,6 +147,25 @@ def start_script(request, tmp_path_factory):
     to stdout and stderr goes into pytest's temporary directory, which pytest clears of all but its last few."""
     server, streams = request.session.stash[SERVER], tmp_path_factory.mktemp("streams")
     return lambda name, cwd, *args, **options: Run(server, streams, name, args, cwd, **options)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def started_early(request, start_script, tmp_path_factory):
+    """Module name -> what its `start_early(session, start_script, tmp_path_factory)` started as the session began,
+    for each test module that has one and a test in the session. Runs that take seconds of other processes' time
+    (their imports, mostly) start there, beside the tests before their module's, which use one core of two."""
+    modules = dict.fromkeys(item.module for item in request.session.items if hasattr(item, "module"))
+    return {
+        module.__name__: module.start_early(request.session, start_script, tmp_path_factory)
+        for module in modules
+        if hasattr(module, "start_early")
+    }
+
+
+@pytest.fixture(scope="module")
+def early(request, started_early):
+    """What this test's module started as the session began (its `start_early`)."""
+    return started_early[request.module.__name__]
 
 
 @pytest.fixture(scope="session")
@@ -178,10 +206,10 @@ def run_train(script):
     return run
 
 
-def session_items(request, test):
+def session_items(session, test):
     """The items of the test function named `test` that this session runs (what -k, -m and the like left): for a
     fixture that starts the runs of several tests together, to start only those that are read."""
-    return [item for item in request.session.items if getattr(item, "originalname", None) == test]
+    return [item for item in session.items if getattr(item, "originalname", None) == test]
 
 
 @pytest.fixture(scope="session")

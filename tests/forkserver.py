@@ -8,6 +8,7 @@ thread pool is copied into the children half-started.
 
 Protocol, one JSON object per line: {"start": {...}} -> {"pid": N}; {"wait": N, "timeout": T} -> {"status": S}
 (S as in subprocess, negative: killed by that signal; None: still running after T seconds, T = 0: a poll).
+When the requests end, so do the runs nobody waited for to their end.
 """
 
 import atexit
@@ -15,6 +16,7 @@ import json
 import os
 import resource
 import runpy
+import signal
 import sys
 import time
 
@@ -69,17 +71,26 @@ def run_child(request):
 
 
 def main():
+    running = set()
     for line in sys.stdin:
         request = json.loads(line)
         if "start" in request:
             pid = os.fork()
             if pid == 0:
                 run_child(request["start"])  # never returns
+            running.add(pid)
             answer = {"pid": pid}
         else:
             answer = {"status": wait(request["wait"], request["timeout"])}
+            if answer["status"] is not None:
+                running.discard(request["wait"])
         print(json.dumps(answer), flush=True)
-    os._exit(0)  # the requests have ended: nothing to tear down or flush (tearing down torch's modules takes seconds)
+    for pid in running:  # the tests have ended (or were stopped) before these runs: none trains on unwatched
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:  # it has ended
+            pass
+    os._exit(0)  # nothing to tear down or flush (tearing down torch's modules takes seconds)
 
 
 def wait(pid, timeout):

@@ -126,7 +126,7 @@ INTO_THE_GOOD_RUN = "too few epochs into the run dir of the checkpoint"
 def refused(request, start_train, tmp_path_factory, files, good_before):
     """The runs of the cases this session tests, all started at once (a quarter of a second each, side by side on
     the cores): case -> (its run dir, Run). Each test waits for its own."""
-    one_line = session_items(request, "test_bad_input_stops_before_any_work_with_its_one_line")
+    one_line = session_items(request.session, "test_bad_input_stops_before_any_work_with_its_one_line")
     tested = {item.callspec.params["case"] for item in one_line}
     tested.add(INTO_THE_GOOD_RUN)
     runs = {}

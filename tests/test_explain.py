@@ -8,7 +8,6 @@ from PIL import Image
 
 import seed_printed as seed
 from backprop_by_example import by_hand
-from conftest import session_items
 from overrides import matrix
 
 VECTORS = ["h_in", "h_out", "y_in", "y_out", "e", "grad_y_out", "grad_y_in", "grad_h_out", "grad_h_in", "grad_x"]
@@ -22,39 +21,47 @@ def other_problem():
     return {"data.X": X, "data.T": T, "model.W": W, "model.V": V}
 
 
-# The walkthroughs the tests read: the seed's as JSON; the seed's as tables, and one for other weights, where those
-# tests run. One run of scripts/explain.py each (a second or two: it draws seven pictures and a GIF).
+# The walkthroughs the tests read, each through the fixture of its name: one run of scripts/explain.py each (a second
+# or two: it draws seven pictures and a GIF).
 WALKTHROUGHS = {
-    "seed_json": (None, ["explain.format=json"]),
-    "seed_tables": ("test_tables_show_every_seed_name_and_the_five_engines", []),
-    "other_json": (
-        "test_json_for_other_weights_data_and_instance_equals_the_numpy_oracle",
-        ["explain.format=json", "explain.instance=3", *(matrix(key, A) for key, A in other_problem().items())],
-    ),
+    "seed_json": ["explain.format=json"],
+    "seed_tables": [],
+    "other_json": ["explain.format=json", "explain.instance=3", *(matrix(k, A) for k, A in other_problem().items())],
 }
 
 
-@pytest.fixture(scope="module")
-def walkthroughs(request, start_script, tmp_path_factory):
-    """The walkthroughs this session's tests read, started together: name -> its run dir and what it printed."""
+def start_early(session, start_script, tmp_path_factory):
+    """The walkthroughs that the session's tests read, started with it (conftest.started_early): name -> (its run
+    dir, Run)."""
+    used = {name for item in session.items for name in item.fixturenames}
     runs = {}
-    for name, (test, overrides) in WALKTHROUGHS.items():
-        if test is None or session_items(request, test):
-            run_dir = tmp_path_factory.mktemp(name)
-            runs[name] = run_dir, start_script("explain", run_dir, f"hydra.run.dir={run_dir}", *overrides)
+    for name in WALKTHROUGHS.keys() & used:
+        run_dir = tmp_path_factory.mktemp(name)
+        runs[name] = run_dir, start_script("explain", run_dir, f"hydra.run.dir={run_dir}", *WALKTHROUGHS[name])
+    return runs
 
-    def printed(name):
-        run_dir, run = runs[name]
-        assert run.wait() == 0, run.stderr
-        return run.stdout, run_dir
 
-    return printed
+def walkthrough(early, name):
+    """What scripts/explain.py printed for WALKTHROUGHS[name], and its run dir."""
+    run_dir, run = early[name]
+    assert run.wait() == 0, run.stderr
+    return run.stdout, run_dir
 
 
 @pytest.fixture(scope="module")
-def seed_json(walkthroughs):
-    text, run_dir = walkthroughs("seed_json")
+def seed_json(early):
+    text, run_dir = walkthrough(early, "seed_json")
     return json.loads(text), run_dir
+
+
+@pytest.fixture(scope="module")
+def seed_tables(early):
+    return walkthrough(early, "seed_tables")[0]
+
+
+@pytest.fixture(scope="module")
+def other_json(early):
+    return json.loads(walkthrough(early, "other_json")[0])
 
 
 def test_json_for_the_default_config_is_the_seeds_walkthrough(seed_json):
@@ -103,9 +110,9 @@ def test_the_picture_is_a_png_of_10_by_6_inches_at_100_dpi(seed_json, png_size):
 
 
 @pytest.mark.slow
-def test_json_for_other_weights_data_and_instance_equals_the_numpy_oracle(walkthroughs):
+def test_json_for_other_weights_data_and_instance_equals_the_numpy_oracle(other_json):
     X, T, W, V = other_problem().values()
-    result = json.loads(walkthroughs("other_json")[0])
+    result = other_json
     expected = by_hand.backprop(X[2:], T[2:], W, V)
     for name in VECTORS:
         np.testing.assert_allclose(result[name], getattr(expected, name)[0], rtol=1e-12, err_msg=name)
@@ -115,8 +122,8 @@ def test_json_for_other_weights_data_and_instance_equals_the_numpy_oracle(walkth
 
 
 @pytest.mark.slow
-def test_tables_show_every_seed_name_and_the_five_engines(walkthroughs):
-    text, _ = walkthroughs("seed_tables")
+def test_tables_show_every_seed_name_and_the_five_engines(seed_tables):
+    text = seed_tables
     for name in VECTORS + ["L ", "w11", "v22", "by_hand", "tape", "torch_by_hand", "torch_float64", "torch_float32"]:
         assert name in text
     assert "-5.34381483665323e-08" in text and "-1.7812716122177433e-08" in text  # seed cell 7, as printed

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.run import preflight
-from conftest import ROOT
+from conftest import QUIET, ROOT, session_items
 
 
 @pytest.mark.slow
@@ -101,23 +101,28 @@ def refused_sweep_cases(good="good.csv", wide="wide.csv"):
 WIDE_CSV = "x1,x2,t1,t2\n0,3,1,1,0\n1,-1,4,0,1\n"  # an index column first: it would shift every value
 
 
-@pytest.fixture(scope="module")
-def refused_sweeps(start_train, tmp_path_factory):
-    """Each case's sweep, all started at once: (its exit status, stdout, stderr, the dir it ran in, its lines)."""
+def start_early(session, start_script, tmp_path_factory):
+    """The sweeps of the cases the session tests, started with it (conftest.started_early): case -> (the dir it
+    runs in, its lines, Run)."""
+    items = session_items(session, "test_a_sweep_with_a_job_that_cannot_run_trains_no_job_and_names_each_bad_one")
+    if not items:
+        return {}
     files = tmp_path_factory.mktemp("files")
     (files / "good.csv").write_text("x1,x2,t1,t2\n3,1,1,0\n-1,4,0,1\n")
     (files / "wide.csv").write_text(WIDE_CSV)
+    cases = refused_sweep_cases(files / "good.csv", files / "wide.csv")
     runs = {}
-    for case, (arguments, lines) in refused_sweep_cases(files / "good.csv", files / "wide.csv").items():
-        cwd = tmp_path_factory.mktemp("sweep")
-        runs[case] = cwd, lines, start_train(cwd, "-m", *arguments, "trainer.max_epochs=1")
-    return {case: (run.wait(), run.stdout, run.stderr, cwd, lines) for case, (cwd, lines, run) in runs.items()}
+    for case in (item.callspec.params["case"] for item in items):
+        cwd, (arguments, lines) = tmp_path_factory.mktemp("sweep"), cases[case]
+        runs[case] = cwd, lines, start_script("train", cwd, "-m", *arguments, "trainer.max_epochs=1", *QUIET)
+    return runs
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", refused_sweep_cases())
-def test_a_sweep_with_a_job_that_cannot_run_trains_no_job_and_names_each_bad_one(refused_sweeps, case):
-    status, stdout, stderr, cwd, lines = refused_sweeps[case]
+def test_a_sweep_with_a_job_that_cannot_run_trains_no_job_and_names_each_bad_one(early, case):
+    cwd, lines, run = early[case]
+    status, stdout, stderr = run.wait(), run.stdout, run.stderr
     assert status == 1
     assert stdout == ""
     assert len(stderr.splitlines()) == len(lines) + 1, stderr  # one line per bad job, and the last line

@@ -32,8 +32,14 @@ print(json.dumps({"before": before, "after": state()}))
 """
 
 
-def test_importing_every_module_adds_no_warning_filter_log_handler_or_registration():
-    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
-    states = json.loads(done.stdout)
+def start_early(session, start_script, tmp_path_factory):
+    """The fresh interpreter, started with the session (conftest.started_early: its imports take seconds)."""
+    return subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_importing_every_module_adds_no_warning_filter_log_handler_or_registration(early):
+    stdout, stderr = early.communicate(timeout=300)
+    assert early.returncode == 0, stderr
+    states = json.loads(stdout)
     assert states["after"] == states["before"]
     assert states["before"]["pid resolver"] is False  # the scripts register it (run.schema.register)

@@ -11,15 +11,25 @@ from omegaconf import OmegaConf
 import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.run import preflight
+from conftest import QUIET
 
 pytestmark = pytest.mark.slow
 
 
+def start_early(session, start_script, tmp_path_factory):
+    """A real sweep of four jobs, two learning rates, each for 9 and 10 epochs: started with the session
+    (conftest.started_early), where a test reads it -> (the dir it runs in, Run)."""
+    if any("sweep" in item.fixturenames for item in session.items):
+        cwd = tmp_path_factory.mktemp("sweep")
+        sweep = ["-m", "optimizer.lr=0.1,0.5", "trainer.max_epochs=range(9,11)", "log.details=false"]
+        return cwd, start_script("train", cwd, *sweep, *QUIET)
+    return None
+
+
 @pytest.fixture(scope="module")
-def sweep(start_train, tmp_path_factory):
-    """A real sweep of four jobs: two learning rates, each for 9 and 10 epochs -> (its exit status, the dir)."""
-    cwd = tmp_path_factory.mktemp("sweep")
-    run = start_train(cwd, "-m", "optimizer.lr=0.1,0.5", "trainer.max_epochs=range(9,11)", "log.details=false")
+def sweep(early):
+    """The sweep, once it has ended -> (its exit status, the dir)."""
+    cwd, run = early
     return run.wait(timeout=300), cwd
 
 

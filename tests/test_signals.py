@@ -4,7 +4,9 @@ resuming gives the uninterrupted run's weights and epoch count, whatever the mom
 import json
 import os
 import signal
+import threading
 import time
+from concurrent.futures import Future
 
 import lightning as L
 import numpy as np
@@ -17,7 +19,7 @@ import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.run import training
 from backprop_by_example.run.stopping import Stopped, StopRequest
-from conftest import QUIET
+from conftest import QUIET, session_items
 from overrides import matrix
 
 X5 = [[3, 1], [-1, 4], [0.5, -2], [2, 2], [-3, 0.5]]  # batches of 2: three batches, three updates per epoch
@@ -217,30 +219,50 @@ def test_a_real_run_stops_on_the_signal_with_its_status_a_checkpoint_readable_lo
     assert len(events.Scalars("loss")) == epochs  # every update logged, up to the stop
 
 
+def start_early(session, start_script, tmp_path_factory):
+    """The runs under ddp_spawn of the cases of the test below that the session has, started with it
+    (conftest.started_early: seconds each, mostly their workers' imports), one after the other by a thread of their
+    own, each sent its Ctrl-C as soon as its first checkpoint is there: `to` -> Future of (run dir, Run) ended."""
+    items = session_items(session, "test_ctrl_c_under_ddp_spawn_stops_it_and_keeps_the_trained_checkpoint")
+    cases = {item.callspec.params["to"]: (tmp_path_factory.mktemp("ddp_spawn"), Future()) for item in items}
+
+    def run_each():
+        for to, (run_dir, ended) in cases.items():
+            try:
+                run = start_script(
+                    "train", run_dir, f"hydra.run.dir={run_dir}", *QUIET, "trainer.max_epochs=1000000",
+                    "checkpoint.every_n_epochs=10", "trainer.devices=2", "trainer.strategy=ddp_spawn",
+                )  # fmt: skip
+                wait_for_checkpoint(run, run_dir / "checkpoints" / "last.ckpt")
+                if to.startswith("every"):
+                    run.send_signal_to_group(signal.SIGINT)
+                else:
+                    run.send_signal(signal.SIGINT)
+                run.wait(timeout=120)
+                ended.set_result((run_dir, run))
+            except BaseException as error:  # the test raises it
+                ended.set_exception(error)
+
+    threading.Thread(target=run_each, daemon=True).start()
+    return cases
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("to", ["every process, as a terminal's Ctrl-C", "the main process alone, as kill -INT"])
-def test_ctrl_c_under_ddp_spawn_stops_it_and_keeps_the_trained_checkpoint(start_train, tmp_path, to):
+def test_ctrl_c_under_ddp_spawn_stops_it_and_keeps_the_trained_checkpoint(early, to):
     """The main process of ddp_spawn trains nothing itself: it must not write its untrained weights. The first
     checkpoint after 10 epochs: the signal comes as soon as it is there."""
-    run = start_train(
-        tmp_path, f"hydra.run.dir={tmp_path}", "trainer.max_epochs=1000000", "checkpoint.every_n_epochs=10",
-        "trainer.devices=2", "trainer.strategy=ddp_spawn",
-    )  # fmt: skip
-    last = tmp_path / "checkpoints" / "last.ckpt"
-    wait_for_checkpoint(run, last)
-    if to.startswith("every"):
-        run.send_signal_to_group(signal.SIGINT)
-    else:
-        run.send_signal(signal.SIGINT)
-    assert run.wait(timeout=120) == 130, run.stderr
+    run_dir, run = early[to][1].result(timeout=600)
+    assert run.returncode == 130, run.stderr
+    last = run_dir / "checkpoints" / "last.ckpt"
     checkpoint = torch.load(last, weights_only=True)
     epochs = checkpoint["state_dict"]["epochs_done"].item()
     assert epochs >= 10 and checkpoint["global_step"] == epochs
     W, V = by_hand.train(seed.X, seed.T, seed.W, seed.V, seed.lr, epochs)  # the workers' weights, to 1e-12
     np.testing.assert_allclose(checkpoint["state_dict"]["net.W"], W, rtol=0, atol=1e-12)
     np.testing.assert_allclose(checkpoint["state_dict"]["net.V"], V, rtol=0, atol=1e-12)
-    assert not (tmp_path / "summary.json").exists()
-    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    assert not (run_dir / "summary.json").exists()
+    events = EventAccumulator(str(run_dir / "tensorboard"))
     events.Reload()
     assert len(events.Scalars("loss")) == checkpoint["global_step"]  # every update logged, up to the stop
 
