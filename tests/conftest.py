@@ -9,6 +9,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -27,10 +28,15 @@ QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=fals
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"))]
 
 
+def on(device):
+    """The override that trains on `device` (cpu or cuda): trainer.accelerator=cpu or =gpu."""
+    return f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}"
+
+
 @pytest.fixture(params=DEVICES)
 def device(request):
     """The override that trains on this device: trainer.accelerator=cpu or =gpu."""
-    return f"trainer.accelerator={'gpu' if request.param == 'cuda' else 'cpu'}"
+    return on(request.param)
 
 
 def compose_config(name, overrides):
@@ -136,6 +142,7 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session):
+    LANE.shutdown(wait=False, cancel_futures=True)
     if SERVER in session.stash:
         session.stash[SERVER].close()
 
@@ -166,6 +173,34 @@ def started_early(request, start_script, tmp_path_factory):
 def early(request, started_early):
     """What this test's module started as the session began (its `start_early`)."""
     return started_early[request.module.__name__]
+
+
+# The runs started early that are best not run side by side (each compiles, or starts processes of its own), or that
+# wait on more than their end (a checkpoint, to send Ctrl-C): run by one thread, one after the other, in the order the
+# modules submit them. LANE.submit(job) -> Future of what the job returns.
+LANE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lane")
+
+# Where a run compiles: its kernels built in its own process, not by a pool of workers that it would start first
+# (fresh interpreters that import torch: seconds each run)
+COMPILING = {"TORCHINDUCTOR_COMPILE_THREADS": "1"}
+
+
+def in_lane(start_script, run_dir, *overrides, env=None):
+    """scripts/train.py into `run_dir`, without progress bar and summary, run in the LANE -> Future of the Run."""
+
+    def job():
+        run = start_script("train", run_dir, f"hydra.run.dir={run_dir}", *overrides, *QUIET, env=env)
+        run.wait()
+        return run
+
+    return LANE.submit(job)
+
+
+def summary_of(run_dir, ended):
+    """The summary.json of a run from `in_lane` (`ended`: its Future), once it has ended well."""
+    run = ended.result(timeout=900)
+    assert run.returncode == 0, run.stderr
+    return json.loads((run_dir / "summary.json").read_text())
 
 
 @pytest.fixture(scope="session")

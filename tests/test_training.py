@@ -7,6 +7,7 @@ import torch
 import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.run.training import build, train
+from conftest import COMPILING, in_lane, on, session_items, summary_of
 
 
 def assert_printed(got, printed):
@@ -92,9 +93,20 @@ def test_float64_gets_grad_w11_right_and_float32_does_not_as_in_seed_cell_12(con
     assert grad32 == pytest.approx(seed.grad_w11_float32, rel=1e-4)  # the seed printed 5 digits
 
 
+def start_early(session, start_script, tmp_path_factory):
+    """The compiled runs of the session's cases of the test below, in the lane (conftest.LANE: compiling takes
+    seconds, ten and more where torch.compile has nothing cached yet): device override -> (run dir, Future)."""
+    runs = {}
+    for item in session_items(session, "test_compiled_network_trains_as_the_numpy_oracle"):
+        device, run_dir = on(item.callspec.params["device"]), tmp_path_factory.mktemp("compiled")
+        overrides = [device, "model.compile=true", "trainer.max_epochs=5", "log.details=false"]
+        runs[device] = run_dir, in_lane(start_script, run_dir, *overrides, env=COMPILING)
+    return runs
+
+
 @pytest.mark.slow
-def test_compiled_network_trains_as_the_numpy_oracle(config, tmp_path, device):
-    summary = train(config(device, "model.compile=true", "trainer.max_epochs=5", "log.details=false"), tmp_path)
+def test_compiled_network_trains_as_the_numpy_oracle(early, device):
+    summary = summary_of(*early[device])
     W, V = by_hand.train(seed.X, seed.T, seed.W, seed.V, seed.lr, 5)
     np.testing.assert_allclose(summary["W"], W, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(summary["V"], V, rtol=1e-12, atol=1e-14)
