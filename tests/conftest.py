@@ -68,10 +68,13 @@ class Run:
     stdout and stderr, the text it wrote (into files in `streams`), once it has ended. Started by a ForkServer."""
 
     def __init__(self, server, streams, name, args, cwd, env=None, file_size_limit=None):
-        self.server, self.args, self.returncode = server, [f"scripts/{name}.py", *args], None
-        self.files = {s: Path(tempfile.mkstemp(prefix=f"{name}-{s}-", dir=streams)[1]) for s in ("stdout", "stderr")}
+        script = ROOT / "scripts" / f"{name}.py" if isinstance(name, str) else name  # or a Path of another
+        self.server, self.args, self.returncode = server, [str(script.relative_to(ROOT)), *args], None
+        self.files = {
+            s: Path(tempfile.mkstemp(prefix=f"{script.stem}-{s}-", dir=streams)[1]) for s in ("stdout", "stderr")
+        }
         request = {
-            "script": str(ROOT / "scripts" / f"{name}.py"), "args": list(args), "cwd": str(cwd), "env": env or {},
+            "script": str(script), "args": list(args), "cwd": str(cwd), "env": env or {},
             "file_size_limit": file_size_limit, **{stream: str(path) for stream, path in self.files.items()},
         }  # fmt: skip
         self.pid = server.ask(start=request)["pid"]
@@ -179,27 +182,32 @@ def early(request, started_early):
 # wait on more than their end (a checkpoint, to send Ctrl-C): run by one thread, one after the other, in the order the
 # modules submit them. LANE.submit(job) -> Future of what the job returns.
 LANE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lane")
-
-# Where a run compiles: its kernels built in its own process, not by a pool of workers that it would start first
-# (fresh interpreters that import torch: seconds each run)
-COMPILING = {"TORCHINDUCTOR_COMPILE_THREADS": "1"}
+COMPILING = {"TORCHINDUCTOR_COMPILE_THREADS": "1"}  # torch.compile: kernels built in the process that compiles
 
 
-def in_lane(start_script, run_dir, *overrides, env=None):
-    """scripts/train.py into `run_dir`, without progress bar and summary, run in the LANE -> Future of the Run."""
+def train_each(start_script, tmp_path_factory, runs):
+    """`runs`, {key: overrides}, trained one after another by one process (tests/train_each.py, as `train` trains
+    in the tests' own) in the LANE: for runs that compile, which import torch.compile's machinery (seconds) and
+    compile (seconds each, ten and more where nothing is cached yet), beside the tests; its kernels built there
+    (COMPILING), not by a pool of workers it would start first (fresh interpreters that import torch).
+    -> {key: (run dir, Future of the process, once it has ended)}."""
+    root = tmp_path_factory.mktemp("train_each")
+    dirs = {key: root / str(n) for n, key in enumerate(runs)}
+    (root / "runs.json").write_text(json.dumps([[str(dirs[key]), [*QUIET, *runs[key]]] for key in runs]))
 
     def job():
-        run = start_script("train", run_dir, f"hydra.run.dir={run_dir}", *overrides, *QUIET, env=env)
-        run.wait()
+        run = start_script(ROOT / "tests" / "train_each.py", root, str(root / "runs.json"), env=COMPILING)
+        run.wait(timeout=900)
         return run
 
-    return LANE.submit(job)
+    ended = LANE.submit(job) if runs else None
+    return {key: (dirs[key], ended) for key in runs}
 
 
 def summary_of(run_dir, ended):
-    """The summary.json of a run from `in_lane` (`ended`: its Future), once it has ended well."""
+    """The summary.json of a run of `train_each`, once the process that trains it has ended."""
     run = ended.result(timeout=900)
-    assert run.returncode == 0, run.stderr
+    assert (run_dir / "summary.json").is_file(), run.stderr
     return json.loads((run_dir / "summary.json").read_text())
 
 
@@ -242,9 +250,11 @@ def run_train(script):
 
 
 def session_items(session, test):
-    """The items of the test function named `test` that this session runs (what -k, -m and the like left): for a
-    fixture that starts the runs of several tests together, to start only those that are read."""
-    return [item for item in session.items if getattr(item, "originalname", None) == test]
+    """The items of the test function named `test` that this session runs (what -k, -m and the like left, less the
+    cases a skipif skips here): for a fixture that starts the runs of several tests together, to start only those
+    that are read."""
+    skipped = lambda item: any(mark.args and mark.args[0] for mark in item.iter_markers("skipif"))  # noqa: E731
+    return [item for item in session.items if getattr(item, "originalname", None) == test and not skipped(item)]
 
 
 @pytest.fixture(scope="session")

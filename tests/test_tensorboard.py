@@ -18,7 +18,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.run.training import train
-from conftest import COMPILING, in_lane, on, session_items, summary_of
+from conftest import on, session_items, summary_of, train_each
 from overrides import matrix
 
 EPOCHS, EVERY = 5, 2
@@ -155,17 +155,19 @@ CONSISTENCY = [
 
 
 def start_early(session, start_script, tmp_path_factory):
-    """The runs of the session's cases of the test below, in the lane (conftest.LANE; two of them compile, seconds
-    each, ten and more where torch.compile has nothing cached yet): (engine, precision, device override) -> (run
-    dir, Future)."""
+    """The runs of the session's cases of the test below (two of them compile), trained beside the tests
+    (conftest.train_each): (engine, precision, device override) -> (run dir, Future)."""
     test = "test_the_instances_losses_add_up_to_the_logged_loss_at_every_step_and_the_last_point_is_summary_jsons"
     runs = {}
     for item in session_items(session, test):
         engine, precision, device = (item.callspec.params[key] for key in ("engine", "precision", "device"))
-        run_dir = tmp_path_factory.mktemp("consistency")
-        overrides = [on(device), *ENGINES[engine], f"trainer.precision={precision}", f"trainer.max_epochs={EPOCHS}"]
-        runs[engine, precision, on(device)] = run_dir, in_lane(start_script, run_dir, *overrides, env=COMPILING)
-    return runs
+        runs[engine, precision, on(device)] = [
+            on(device),
+            *ENGINES[engine],
+            f"trainer.precision={precision}",
+            f"trainer.max_epochs={EPOCHS}",
+        ]
+    return train_each(start_script, tmp_path_factory, runs)
 
 
 @pytest.mark.parametrize("engine, precision", CONSISTENCY)

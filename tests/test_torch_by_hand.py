@@ -9,7 +9,7 @@ import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.run.training import train
 from backprop_by_example.torch_by_hand import SMALL, loss_and_gradients, squared_error
-from conftest import COMPILING, in_lane, on, session_items, summary_of
+from conftest import on, session_items, summary_of, train_each
 from overrides import matrix
 
 BY_HAND = "model.gradients=by_hand"
@@ -116,16 +116,13 @@ COMPILED = {
 
 
 def start_early(session, start_script, tmp_path_factory):
-    """The compiled runs of the session's cases of the tests below, in the lane (conftest.LANE: compiling takes
-    seconds, ten and more where torch.compile has nothing cached yet): (test, device override) -> (run dir,
-    Future)."""
+    """The compiled runs of the session's cases of the tests below, trained beside the tests
+    (conftest.train_each): (test, device override) -> (run dir, Future)."""
     runs = {}
     for test, overrides in COMPILED.items():
-        for item in session_items(session, test):
-            device, run_dir = on(item.callspec.params["device"]), tmp_path_factory.mktemp("compiled")
-            fused = [device, FAST, BY_HAND, "model.compile=true", *overrides]
-            runs[test, device] = run_dir, in_lane(start_script, run_dir, *fused, env=COMPILING)
-    return runs
+        for device in (on(item.callspec.params["device"]) for item in session_items(session, test)):
+            runs[test, device] = [device, FAST, BY_HAND, "model.compile=true", *overrides]
+    return train_each(start_script, tmp_path_factory, runs)
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import torch
 import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.run.training import build, train
-from conftest import COMPILING, in_lane, on, session_items, summary_of
+from conftest import on, session_items, summary_of, train_each
 
 
 def assert_printed(got, printed):
@@ -94,14 +94,14 @@ def test_float64_gets_grad_w11_right_and_float32_does_not_as_in_seed_cell_12(con
 
 
 def start_early(session, start_script, tmp_path_factory):
-    """The compiled runs of the session's cases of the test below, in the lane (conftest.LANE: compiling takes
-    seconds, ten and more where torch.compile has nothing cached yet): device override -> (run dir, Future)."""
-    runs = {}
-    for item in session_items(session, "test_compiled_network_trains_as_the_numpy_oracle"):
-        device, run_dir = on(item.callspec.params["device"]), tmp_path_factory.mktemp("compiled")
-        overrides = [device, "model.compile=true", "trainer.max_epochs=5", "log.details=false"]
-        runs[device] = run_dir, in_lane(start_script, run_dir, *overrides, env=COMPILING)
-    return runs
+    """The compiled runs of the session's cases of the test below, trained beside the tests (conftest.train_each):
+    device override -> (run dir, Future)."""
+    devices = [on(item.callspec.params["device"]) for item in session_items(session, COMPILED_TEST)]
+    compiled = ["model.compile=true", "trainer.max_epochs=5", "log.details=false"]
+    return train_each(start_script, tmp_path_factory, {device: [device, *compiled] for device in devices})
+
+
+COMPILED_TEST = "test_compiled_network_trains_as_the_numpy_oracle"
 
 
 @pytest.mark.slow
