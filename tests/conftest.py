@@ -9,6 +9,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -27,10 +28,15 @@ QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=fals
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"))]
 
 
+def on(device):
+    """The override that trains on `device` (cpu or cuda): trainer.accelerator=cpu or =gpu."""
+    return f"trainer.accelerator={'gpu' if device == 'cuda' else 'cpu'}"
+
+
 @pytest.fixture(params=DEVICES)
 def device(request):
     """The override that trains on this device: trainer.accelerator=cpu or =gpu."""
-    return f"trainer.accelerator={'gpu' if request.param == 'cuda' else 'cpu'}"
+    return on(request.param)
 
 
 def compose_config(name, overrides):
@@ -62,10 +68,13 @@ class Run:
     stdout and stderr, the text it wrote (into files in `streams`), once it has ended. Started by a ForkServer."""
 
     def __init__(self, server, streams, name, args, cwd, env=None, file_size_limit=None):
-        self.server, self.args, self.returncode = server, [f"scripts/{name}.py", *args], None
-        self.files = {s: Path(tempfile.mkstemp(prefix=f"{name}-{s}-", dir=streams)[1]) for s in ("stdout", "stderr")}
+        script = ROOT / "scripts" / f"{name}.py" if isinstance(name, str) else name  # or a Path of another
+        self.server, self.args, self.returncode = server, [str(script.relative_to(ROOT)), *args], None
+        self.files = {
+            s: Path(tempfile.mkstemp(prefix=f"{script.stem}-{s}-", dir=streams)[1]) for s in ("stdout", "stderr")
+        }
         request = {
-            "script": str(ROOT / "scripts" / f"{name}.py"), "args": list(args), "cwd": str(cwd), "env": env or {},
+            "script": str(script), "args": list(args), "cwd": str(cwd), "env": env or {},
             "file_size_limit": file_size_limit, **{stream: str(path) for stream, path in self.files.items()},
         }  # fmt: skip
         self.pid = server.ask(start=request)["pid"]
@@ -136,6 +145,7 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session):
+    LANE.shutdown(wait=False, cancel_futures=True)
     if SERVER in session.stash:
         session.stash[SERVER].close()
 
@@ -166,6 +176,39 @@ def started_early(request, start_script, tmp_path_factory):
 def early(request, started_early):
     """What this test's module started as the session began (its `start_early`)."""
     return started_early[request.module.__name__]
+
+
+# The runs started early that are best not run side by side (each compiles, or starts processes of its own), or that
+# wait on more than their end (a checkpoint, to send Ctrl-C): run by one thread, one after the other, in the order the
+# modules submit them. LANE.submit(job) -> Future of what the job returns.
+LANE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lane")
+COMPILING = {"TORCHINDUCTOR_COMPILE_THREADS": "1"}  # torch.compile: kernels built in the process that compiles
+
+
+def train_each(start_script, tmp_path_factory, runs):
+    """`runs`, {key: overrides}, trained one after another by one process (tests/train_each.py, as `train` trains
+    in the tests' own) in the LANE: for runs that compile, which import torch.compile's machinery (seconds) and
+    compile (seconds each, ten and more where nothing is cached yet), beside the tests; its kernels built there
+    (COMPILING), not by a pool of workers it would start first (fresh interpreters that import torch).
+    -> {key: (run dir, Future of the process, once it has ended)}."""
+    root = tmp_path_factory.mktemp("train_each")
+    dirs = {key: root / str(n) for n, key in enumerate(runs)}
+    (root / "runs.json").write_text(json.dumps([[str(dirs[key]), [*QUIET, *runs[key]]] for key in runs]))
+
+    def job():
+        run = start_script(ROOT / "tests" / "train_each.py", root, str(root / "runs.json"), env=COMPILING)
+        run.wait(timeout=900)
+        return run
+
+    ended = LANE.submit(job) if runs else None
+    return {key: (dirs[key], ended) for key in runs}
+
+
+def summary_of(run_dir, ended):
+    """The summary.json of a run of `train_each`, once the process that trains it has ended."""
+    run = ended.result(timeout=900)
+    assert (run_dir / "summary.json").is_file(), run.stderr
+    return json.loads((run_dir / "summary.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -207,9 +250,11 @@ def run_train(script):
 
 
 def session_items(session, test):
-    """The items of the test function named `test` that this session runs (what -k, -m and the like left): for a
-    fixture that starts the runs of several tests together, to start only those that are read."""
-    return [item for item in session.items if getattr(item, "originalname", None) == test]
+    """The items of the test function named `test` that this session runs (what -k, -m and the like left, less the
+    cases a skipif skips here): for a fixture that starts the runs of several tests together, to start only those
+    that are read."""
+    skipped = lambda item: any(mark.args and mark.args[0] for mark in item.iter_markers("skipif"))  # noqa: E731
+    return [item for item in session.items if getattr(item, "originalname", None) == test and not skipped(item)]
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,7 @@ resuming gives the uninterrupted run's weights and epoch count, whatever the mom
 import json
 import os
 import signal
-import threading
 import time
-from concurrent.futures import Future
 
 import lightning as L
 import numpy as np
@@ -19,7 +17,7 @@ import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.run import training
 from backprop_by_example.run.stopping import Stopped, StopRequest
-from conftest import QUIET, session_items
+from conftest import LANE, QUIET, session_items
 from overrides import matrix
 
 X5 = [[3, 1], [-1, 4], [0.5, -2], [2, 2], [-3, 0.5]]  # batches of 2: three batches, three updates per epoch
@@ -221,30 +219,26 @@ def test_a_real_run_stops_on_the_signal_with_its_status_a_checkpoint_readable_lo
 
 def start_early(session, start_script, tmp_path_factory):
     """The runs under ddp_spawn of the cases of the test below that the session has, started with it
-    (conftest.started_early: seconds each, mostly their workers' imports), one after the other by a thread of their
-    own, each sent its Ctrl-C as soon as its first checkpoint is there: `to` -> Future of (run dir, Run) ended."""
+    (conftest.started_early: seconds each, mostly their workers' imports), one after the other in the lane
+    (conftest.LANE), each sent its Ctrl-C as soon as its first checkpoint is there: `to` -> Future of (run dir, Run)
+    ended."""
+
+    def stopped(to, run_dir):
+        run = start_script(
+            "train", run_dir, f"hydra.run.dir={run_dir}", *QUIET, "trainer.max_epochs=1000000",
+            "checkpoint.every_n_epochs=10", "trainer.devices=2", "trainer.strategy=ddp_spawn",
+        )  # fmt: skip
+        wait_for_checkpoint(run, run_dir / "checkpoints" / "last.ckpt")
+        if to.startswith("every"):
+            run.send_signal_to_group(signal.SIGINT)
+        else:
+            run.send_signal(signal.SIGINT)
+        run.wait(timeout=120)
+        return run_dir, run
+
     items = session_items(session, "test_ctrl_c_under_ddp_spawn_stops_it_and_keeps_the_trained_checkpoint")
-    cases = {item.callspec.params["to"]: (tmp_path_factory.mktemp("ddp_spawn"), Future()) for item in items}
-
-    def run_each():
-        for to, (run_dir, ended) in cases.items():
-            try:
-                run = start_script(
-                    "train", run_dir, f"hydra.run.dir={run_dir}", *QUIET, "trainer.max_epochs=1000000",
-                    "checkpoint.every_n_epochs=10", "trainer.devices=2", "trainer.strategy=ddp_spawn",
-                )  # fmt: skip
-                wait_for_checkpoint(run, run_dir / "checkpoints" / "last.ckpt")
-                if to.startswith("every"):
-                    run.send_signal_to_group(signal.SIGINT)
-                else:
-                    run.send_signal(signal.SIGINT)
-                run.wait(timeout=120)
-                ended.set_result((run_dir, run))
-            except BaseException as error:  # the test raises it
-                ended.set_exception(error)
-
-    threading.Thread(target=run_each, daemon=True).start()
-    return cases
+    cases = {item.callspec.params["to"]: tmp_path_factory.mktemp("ddp_spawn") for item in items}
+    return {to: LANE.submit(stopped, to, run_dir) for to, run_dir in cases.items()}
 
 
 @pytest.mark.slow
@@ -252,7 +246,7 @@ def start_early(session, start_script, tmp_path_factory):
 def test_ctrl_c_under_ddp_spawn_stops_it_and_keeps_the_trained_checkpoint(early, to):
     """The main process of ddp_spawn trains nothing itself: it must not write its untrained weights. The first
     checkpoint after 10 epochs: the signal comes as soon as it is there."""
-    run_dir, run = early[to][1].result(timeout=600)
+    run_dir, run = early[to].result(timeout=600)
     assert run.returncode == 130, run.stderr
     last = run_dir / "checkpoints" / "last.ckpt"
     checkpoint = torch.load(last, weights_only=True)

@@ -18,6 +18,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.run.training import train
+from conftest import on, session_items, summary_of, train_each
 from overrides import matrix
 
 EPOCHS, EVERY = 5, 2
@@ -153,16 +154,32 @@ CONSISTENCY = [
 ]  # fmt: skip
 
 
+def start_early(session, start_script, tmp_path_factory):
+    """The runs of the session's cases of the test below (two of them compile), trained beside the tests
+    (conftest.train_each): (engine, precision, device override) -> (run dir, Future)."""
+    test = "test_the_instances_losses_add_up_to_the_logged_loss_at_every_step_and_the_last_point_is_summary_jsons"
+    runs = {}
+    for item in session_items(session, test):
+        engine, precision, device = (item.callspec.params[key] for key in ("engine", "precision", "device"))
+        runs[engine, precision, on(device)] = [
+            on(device),
+            *ENGINES[engine],
+            f"trainer.precision={precision}",
+            f"trainer.max_epochs={EPOCHS}",
+        ]
+    return train_each(start_script, tmp_path_factory, runs)
+
+
 @pytest.mark.parametrize("engine, precision", CONSISTENCY)
 def test_the_instances_losses_add_up_to_the_logged_loss_at_every_step_and_the_last_point_is_summary_jsons(
-    config, tmp_path, engine, precision, device
+    early, engine, precision, device
 ):
     """Per-instance values and loss from the same arithmetic: summed, the losses are the loss within the rounding of
     the outputs and the sums, and of the event file's float32. The point after the last update is summary.json's
     loss, as the event file stores it."""
-    overrides = [device, *ENGINES[engine], f"trainer.precision={precision}", f"trainer.max_epochs={EPOCHS}"]
-    summary = train(config(*overrides), tmp_path)
-    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"scalars": 0})
+    run_dir, ended = early[engine, precision, device]
+    summary = summary_of(run_dir, ended)
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0})
     events.Reload()
     loss = np.array(values(events, "loss"), dtype=np.float64)
     losses = np.array([values(events, f"losses/instance{i}") for i in (1, 2)], dtype=np.float64)

@@ -9,6 +9,7 @@ import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.run.training import train
 from backprop_by_example.torch_by_hand import SMALL, loss_and_gradients, squared_error
+from conftest import on, session_items, summary_of, train_each
 from overrides import matrix
 
 BY_HAND = "model.gradients=by_hand"
@@ -98,26 +99,47 @@ def test_resuming_a_by_hand_run_is_bitwise_the_run_in_one_go(config, tmp_path, d
     assert (resumed["W"], resumed["V"], resumed["epochs"]) == (whole["W"], whole["V"], 201)
 
 
+X5 = [[3, 1], [-1, 4], [0.5, -2], [2, 2], [-3, 0.5]]
+T5 = [[1, 0], [0, 1], [0.3, 0.7], [1, 1], [0, 0]]
+WIDE = tuple(A.round(4) for A in random_problem(10, (2, SMALL + 4, 2), seed=3))  # X, T, W, V of a 2-8-2 net
+
+# The compiled runs the tests below read, by test: what they train on
+COMPILED = {
+    "test_the_fused_compiled_step_stays_exact_with_a_smaller_last_batch": [
+        matrix("data.X", X5), matrix("data.T", T5), "data.batch_size=2", "trainer.max_epochs=5",
+    ],
+    "test_the_fused_engine_computes_in_float32_under_bf16_mixed_also_as_matrices": [
+        *(matrix(key, A) for key, A in zip(["data.X", "data.T", "model.W", "model.V"], WIDE, strict=True)),
+        f"model.hidden_dim={SMALL + 4}", "trainer.precision=bf16-mixed", "trainer.max_epochs=20",
+    ],
+}  # fmt: skip
+
+
+def start_early(session, start_script, tmp_path_factory):
+    """The compiled runs of the session's cases of the tests below, trained beside the tests
+    (conftest.train_each): (test, device override) -> (run dir, Future)."""
+    runs = {}
+    for test, overrides in COMPILED.items():
+        for device in (on(item.callspec.params["device"]) for item in session_items(session, test)):
+            runs[test, device] = [device, FAST, BY_HAND, "model.compile=true", *overrides]
+    return train_each(start_script, tmp_path_factory, runs)
+
+
 @pytest.mark.slow
-def test_the_fused_compiled_step_stays_exact_with_a_smaller_last_batch(config, tmp_path, device):
+def test_the_fused_compiled_step_stays_exact_with_a_smaller_last_batch(early, request, device):
     """Five instances in batches of two: the last batch has one, and gets its own compiled graph."""
-    X = [[3, 1], [-1, 4], [0.5, -2], [2, 2], [-3, 0.5]]
-    T = [[1, 0], [0, 1], [0.3, 0.7], [1, 1], [0, 0]]
-    data = [matrix("data.X", X), matrix("data.T", T), "data.batch_size=2"]
-    summary = train(config(device, FAST, BY_HAND, "model.compile=true", *data, "trainer.max_epochs=5"), tmp_path)
-    W, V = by_hand.train(X, T, seed.W, seed.V, seed.lr, 5, batch_size=2)
+    summary = summary_of(*early[request.node.originalname, device])
+    W, V = by_hand.train(X5, T5, seed.W, seed.V, seed.lr, 5, batch_size=2)
     np.testing.assert_allclose(summary["W"], W, rtol=0, atol=1e-12)
     np.testing.assert_allclose(summary["V"], V, rtol=0, atol=1e-12)
 
 
 @pytest.mark.slow
-def test_the_fused_engine_computes_in_float32_under_bf16_mixed_also_as_matrices(config, tmp_path, device):
+def test_the_fused_engine_computes_in_float32_under_bf16_mixed_also_as_matrices(early, request, device):
     """2-8-2, wider than SMALL: the matrix form, whose products autocast would run in bf16 (2**-8 off each). After 20
     epochs the weights are the float64 oracle's to float32's rounding: 2**-23 relative an update, weights up to 2.4."""
-    X, T, W, V = (A.round(4) for A in random_problem(10, (2, SMALL + 4, 2), seed=3))
-    values = [matrix("model.W", W), matrix("model.V", V), matrix("data.X", X), matrix("data.T", T)]
-    wide = [f"model.hidden_dim={SMALL + 4}", "trainer.precision=bf16-mixed", "trainer.max_epochs=20"]
-    summary = train(config(device, FAST, BY_HAND, "model.compile=true", *wide, *values), tmp_path)
+    X, T, W, V = WIDE
+    summary = summary_of(*early[request.node.originalname, device])
     W_end, V_end = by_hand.train(X, T, W, V, seed.lr, 20)
     np.testing.assert_allclose(summary["W"], W_end, rtol=0, atol=20 * 2**-23 * 2.4)
     np.testing.assert_allclose(summary["V"], V_end, rtol=0, atol=20 * 2**-23 * 2.4)

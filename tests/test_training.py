@@ -7,6 +7,7 @@ import torch
 import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.run.training import build, train
+from conftest import on, session_items, summary_of, train_each
 
 
 def assert_printed(got, printed):
@@ -92,9 +93,20 @@ def test_float64_gets_grad_w11_right_and_float32_does_not_as_in_seed_cell_12(con
     assert grad32 == pytest.approx(seed.grad_w11_float32, rel=1e-4)  # the seed printed 5 digits
 
 
+def start_early(session, start_script, tmp_path_factory):
+    """The compiled runs of the session's cases of the test below, trained beside the tests (conftest.train_each):
+    device override -> (run dir, Future)."""
+    devices = [on(item.callspec.params["device"]) for item in session_items(session, COMPILED_TEST)]
+    compiled = ["model.compile=true", "trainer.max_epochs=5", "log.details=false"]
+    return train_each(start_script, tmp_path_factory, {device: [device, *compiled] for device in devices})
+
+
+COMPILED_TEST = "test_compiled_network_trains_as_the_numpy_oracle"
+
+
 @pytest.mark.slow
-def test_compiled_network_trains_as_the_numpy_oracle(config, tmp_path, device):
-    summary = train(config(device, "model.compile=true", "trainer.max_epochs=5", "log.details=false"), tmp_path)
+def test_compiled_network_trains_as_the_numpy_oracle(early, device):
+    summary = summary_of(*early[device])
     W, V = by_hand.train(seed.X, seed.T, seed.W, seed.V, seed.lr, 5)
     np.testing.assert_allclose(summary["W"], W, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(summary["V"], V, rtol=1e-12, atol=1e-14)
