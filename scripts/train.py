@@ -1,6 +1,7 @@
 """Train the seed's network: python scripts/train.py [overrides], e.g. trainer.accelerator=gpu."""
 
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_original_cwd
 
 from backprop_by_example.run.errors import one_line_errors
+from backprop_by_example.run.launched import launched
 from backprop_by_example.run.report import continue_command, report, shown_path
 from backprop_by_example.run.schema import register
 from backprop_by_example.run.stopping import Stopped
@@ -26,11 +28,16 @@ def main(cfg):
     except Stopped as stopped:  # Ctrl-C or SIGTERM: last.ckpt saved
         if stopped.signum is not None:  # None: a DDP process other than the first
             checkpoint = shown_path(run_dir / "checkpoints" / "last.ckpt", get_original_cwd())
-            command = continue_command(sys.argv[0], HydraConfig.get().overrides.task, checkpoint)
+            overrides = HydraConfig.get().overrides.task
+            command = continue_command(sys.argv[0], overrides, checkpoint, launcher=launched().command)
             log.info(f"Continue with: {command}")
         raise
-    if summary is not None:  # None: a DDP process other than the first
-        log.info(report(summary, run_dir, start_dir=get_original_cwd()))
+    if summary is None:  # a DDP process other than the first
+        return None
+    log.info(report(summary, run_dir, start_dir=get_original_cwd()))
+    # The final loss, for a sweeper that searches (hparams_search=lr). Optuna fails a trial whose value is nan but
+    # takes inf as a value: a run whose loss overflowed gives nan, so that it is reported as failed too.
+    return summary["loss"] if math.isfinite(summary["loss"]) else math.nan
 
 
 if __name__ == "__main__":
