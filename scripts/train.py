@@ -7,10 +7,13 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import get_original_cwd
 
 from backprop_by_example.run.errors import one_line_errors
 from backprop_by_example.run.launched import launched
+from backprop_by_example.run.plugins import missing
+from backprop_by_example.run.preflight import BASIC_SWEEPER
 from backprop_by_example.run.report import continue_command, report, shown_path
 from backprop_by_example.run.schema import register
 from backprop_by_example.run.stopping import Stopped
@@ -35,11 +38,18 @@ def main(cfg):
     if summary is None:  # a DDP process other than the first
         return None
     log.info(report(summary, run_dir, start_dir=get_original_cwd()))
-    # The final loss, for a sweeper that searches (hparams_search=lr). Optuna fails a trial whose value is nan but
-    # takes inf as a value: a run whose loss overflowed gives nan, so that it is reported as failed too.
-    return summary["loss"] if math.isfinite(summary["loss"]) else math.nan
+    # The final loss, for a sweeper that searches (hparams_search=lr). One that is nan or inf (the run diverged) is
+    # an exception for such a sweeper, which then reports the trial as failed and goes on: Optuna takes inf as a value,
+    # and the Optuna sweeper crashes on a nan (hydra-optuna-sweeper 1.2 to 1.3 with optuna 2.10). Hydra's basic
+    # sweeper would end the sweep on an exception, and a single run is reported as it is.
+    searching = HydraConfig.get().mode == RunMode.MULTIRUN and HydraConfig.get().sweeper._target_ != BASIC_SWEEPER
+    if searching and not math.isfinite(summary["loss"]):
+        raise FloatingPointError(f"the final loss is {summary['loss']}: the run diverged")
+    return summary["loss"]
 
 
 if __name__ == "__main__":
     register()
+    if not_installed := missing(sys.argv[1:], Path(__file__).resolve().parents[1] / "conf"):  # a launcher, a sweeper
+        sys.exit("\n".join(not_installed))
     main()
