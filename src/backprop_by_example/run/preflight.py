@@ -51,9 +51,47 @@ class Preflight(Callback):
         creatable(config.hydra.run.dir, "hydra.run.dir")
 
     def on_multirun_start(self, config, **kwargs):
-        if self.check is not None and config.hydra.sweeper._target_ == BASIC_SWEEPER:  # others choose as they go
+        if self.check is not None and config.hydra.sweeper._target_ == BASIC_SWEEPER:
             self.check_jobs(config)
+        elif self.check is not None:  # a sweeper that chooses its jobs as it goes (Optuna's)
+            self.check_search_space(config)
         creatable(config.hydra.sweep.dir, "hydra.sweep.dir")
+
+    def check_search_space(self, config):
+        """Each swept key's search space (hydra.sweeper.params, and sweeps among the overrides): an interval's start
+        below its end, above 0 on a log scale; each end of an interval or range, and each value of a choice, passes
+        the check as a job with it would, the other overrides as given. Else one line each, and no trial runs."""
+        loader = GlobalHydra.instance().config_loader()
+        params = [f"{key}={value}" for key, value in (config.hydra.sweeper.get("params") or {}).items()]
+        try:
+            overrides = OverridesParser.create(config_loader=loader).parse_overrides(
+                params + OmegaConf.to_container(config.hydra.overrides.task)
+            )
+        except Exception as error:  # noqa: BLE001
+            sys.exit(f"Error: the search space could not be read: {one_line(error)}")
+        fixed = [o.input_line for o in overrides if not o.is_sweep_override() and o.input_line]
+        errors = []
+        for override in (o for o in overrides if o.is_sweep_override()):
+            key, space = override.get_key_element(), override.value()
+            given = f"Error: search space {override.input_line}"
+            if override.is_interval_sweep():
+                if not space.start < space.end:
+                    errors.append(f"{given}: expected an interval whose start is below its end")
+                    continue
+                if "log" in space.tags and space.start <= 0:
+                    errors.append(f"{given}: expected a start above 0 on a log scale, got {space.start}")
+                    continue
+                values = [space.start, space.end]
+            else:
+                values = list(override.sweep_string_iterator())
+                values = values if override.is_choice_sweep() else values[:1] + values[-1:]
+            for value in values:
+                try:
+                    self.check(loader.load_sweep_config(config, [*fixed, f"{key}={value}"]))
+                except Exception as error:  # noqa: BLE001  (a value that cannot run, whatever the reason)
+                    errors.append(f"{given}: at {key}={value}: {one_line(error)}")
+        if errors:
+            sys.exit("\n".join([*errors, "No trial was started: fix the search space."]))
 
     def check_jobs(self, config):
         # Whatever goes wrong ends the sweep here: of an exception a callback raises, Hydra only warns, and goes on

@@ -76,10 +76,11 @@ def shown_path(path, start_dir=None):
     return path.relative_to(start_dir) if path.is_relative_to(start_dir) else path
 
 
-def continue_command(script, overrides, checkpoint):
-    """The command line that continues a stopped run: its overrides again, ckpt_path instead of its run dir."""
+def continue_command(script, overrides, checkpoint, launcher=("python",)):
+    """The command line that continues a stopped run: its overrides again, ckpt_path instead of its run dir;
+    `launcher`, the words before the script (torchrun's or srun's, run/launched.py)."""
     kept = [o for o in overrides if o.split("=")[0].lstrip("+~") not in ("ckpt_path", "hydra.run.dir")]
-    return shlex.join(["python", script, *kept, f"ckpt_path={checkpoint}"])
+    return shlex.join([*launcher, script, *kept, f"ckpt_path={checkpoint}"])
 
 
 def _row(values, spec=".8f"):

@@ -11,6 +11,8 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from backprop_by_example.run import launched
+
 # A matrix is a list of rows. The rows are typed Any because OmegaConf 2.3 rejects ints merged into a
 # list[list[float]] (omry/omegaconf#1054), and `model.W=[[1,2],[3,4]]` must work; `check` does the rest.
 Matrix = list[list[Any]]
@@ -150,8 +152,8 @@ class BenchmarkConfig:
 
 
 def register():
-    """The schemas into Hydra's ConfigStore (conf/*.yaml name them in their defaults), and the ${pid:} resolver: what
-    a script does before Hydra composes its config."""
+    """The schemas into Hydra's ConfigStore (conf/*.yaml name them in their defaults), and the resolvers ${pid:} and
+    those of run/launched.py: what a script does before Hydra composes its config."""
     train = OmegaConf.structured(TrainConfig)
     OmegaConf.set_struct(train.optimizer, False)  # any argument of the optimizer named by optimizer._target_
     ConfigStore.instance().store(name="train_schema", node=train)
@@ -160,3 +162,7 @@ def register():
     # ${pid:} in a run dir's name: two runs started in the same second still get dirs of their own. Cached, like
     # Hydra's ${now:}: every job of a sweep gets the sweep's value, even where a launcher runs them in other processes.
     OmegaConf.register_new_resolver("pid", os.getpid, replace=True, use_cache=True)
+    # One run dir for all the processes that torchrun or srun start for a run, written by the first (run/launched.py)
+    OmegaConf.register_new_resolver("run_name", launched.run_name, replace=True, use_cache=True)
+    OmegaConf.register_new_resolver("first_process_only", launched.first_process_only, replace=True)
+    OmegaConf.register_new_resolver("log_name", launched.log_name, replace=True)
