@@ -8,18 +8,14 @@ from pathlib import Path
 
 from lightning.pytorch.callbacks import Checkpoint
 
-from backprop_by_example.run.stopping import StopRequest
-
 
 class LastCheckpoint(Checkpoint):
-    """Writes last.ckpt after every `every_n_epochs`-th epoch and after the last, and stops the run on a signal.
+    """Writes last.ckpt after every `every_n_epochs`-th epoch and after the last (and, for stopping.StopOnSignal,
+    when a signal stops the run).
 
     A `Checkpoint`, so that Lightning calls it after the module's and the other callbacks' hooks of the same
     moment, as it does its ModelCheckpoint (which could do the first part, at 0.1 ms per epoch: it copies the logged
     metrics every epoch, a tenth of the seed's epoch).
-
-    A stop is taken at the end of an update: within an epoch at the end of its batch, the epoch's last batch at the
-    end of the epoch (Lightning resumes from both; `data.BatchLoader` knows which batches of the epoch are done).
 
     Each checkpoint also holds the project's own record of where the run stands (`state_dict`, under `KEY` in the
     checkpoint's callbacks), which a resume checks the config against (resume.read).
@@ -27,9 +23,8 @@ class LastCheckpoint(Checkpoint):
 
     KEY = "last_checkpoint"
 
-    def __init__(self, path, every_n_epochs, stop=None):
+    def __init__(self, path, every_n_epochs):
         self.path, self.every_n_epochs = Path(path), every_n_epochs
-        self.stop = stop or StopRequest()
         self.ended_mid_epoch = False
         self.record = {}
         self.stopping = False  # the save under way is a stop's (callbacks that write something at a stop look)
@@ -44,50 +39,25 @@ class LastCheckpoint(Checkpoint):
         (data.Batches.state_dict)."""
         return self.record
 
-    def setup(self, trainer, module, stage):
-        if not self.stop.installed:  # a worker that ddp_spawn started (the process that started it says so)
-            self.stop.install(announce=False, worker=True)
-
-    def on_train_start(self, trainer, module):
-        self.stop.reinstall_sigterm()  # Lightning has put its own in place since setup
-        if self.stop.requested(trainer):  # before the first update: nothing to save
-            self.stop.stop(trainer)
-
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-        epoch_loop = trainer.fit_loop.epoch_loop
-        mid_accumulation = (batch_idx + 1) % trainer.accumulate_grad_batches != 0
-        if epoch_loop.batch_progress.is_last_batch or mid_accumulation:
-            return  # the epoch's last batch stops at the epoch's end; no stop while gradients pile up
-        if self.stop.requested(trainer):
-            self.stop_here(trainer, mid_epoch=True)
-        if epoch_loop.done:  # max_steps or max_time ends the fit in the middle of an epoch: a resume goes on here
-            self.save(trainer, mid_epoch=True)
+        if saved_mid_epoch(trainer, batch_idx) and trainer.fit_loop.epoch_loop.done:
+            self.save(trainer, mid_epoch=True)  # max_steps or max_time ends the fit mid-epoch: a resume goes on here
             self.ended_mid_epoch = True
 
     def on_train_epoch_end(self, trainer, module):
         if self.ended_mid_epoch:  # not the end of the epoch, only of its part that the fit ran
             return
-        if self.stop.requested(trainer):
-            self.stop_here(trainer)
         if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
             self.save(trainer)
-
-    def teardown(self, trainer, module, stage):
-        self.stop.uninstall()
-
-    def stop_here(self, trainer, mid_epoch=False):
-        self.stopping = True
-        self.save(trainer, mid_epoch)
-        # LightningModule.print: on the first process only, above the progress bar if there is one
-        trainer.lightning_module.print(f"Stopped after {module_progress(trainer)}; saved {self.path}", flush=True)
-        self.stop.stop(trainer)
 
     def on_train_end(self, trainer, module):
         if not self.ended_mid_epoch:  # by now Lightning counts the unfinished epoch as done
             self.save(trainer)
 
-    def save(self, trainer, mid_epoch=False):
-        """The whole state (weights, optimizer, loops) to resume from; every DDP process calls it, the first writes."""
+    def save(self, trainer, mid_epoch=False, stopping=False):
+        """The whole state (weights, optimizer, loops) to resume from; every DDP process calls it, the first writes.
+        `stopping`: the save of a stop (stopping.StopOnSignal)."""
+        self.stopping = stopping
         module = count_progress(trainer)
         if trainer.fast_dev_run:  # Lightning's promise for fast_dev_run: no checkpoints
             return
@@ -100,6 +70,14 @@ class LastCheckpoint(Checkpoint):
             "optimizer": class_name(type(trainer.optimizers[0])),  # its state fits only its own class
         }
         trainer.save_checkpoint(self.path, weights_only=False)
+
+
+def saved_mid_epoch(trainer, batch_idx):
+    """Whether a save at the end of this batch is a save in the middle of its epoch, between two updates: not at the
+    epoch's last batch (that one is saved at the epoch's end), not while gradients pile up. Lightning resumes from
+    both; `data.BatchLoader` knows which batches of the epoch are done."""
+    mid_accumulation = (batch_idx + 1) % trainer.accumulate_grad_batches != 0
+    return not (trainer.fit_loop.epoch_loop.batch_progress.is_last_batch or mid_accumulation)
 
 
 def class_name(optimizer_class):

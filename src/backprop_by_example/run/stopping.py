@@ -1,10 +1,10 @@
 """Ctrl-C and SIGTERM (kill, timeout, Slurm, Docker) ask a run to stop; it stops between two updates.
 
 The default Ctrl-C raises KeyboardInterrupt wherever Python happens to be: between W's and V's update, or inside a
-weakref callback, where Python drops the exception and the run trains on. These handlers only take note; the
-checkpoint callback looks at the note after each update, saves last.ckpt and ends the run (`Stopped`). A second
-Ctrl-C stops at once, without saving: last.ckpt stays as it was. The exit status is 128 + the signal's number, as
-for a process that the signal killed: 130 for Ctrl-C, 143 for SIGTERM.
+weakref callback, where Python drops the exception and the run trains on. These handlers only take note
+(`StopRequest`); `StopOnSignal` looks at the note after each update, has last.ckpt saved and ends the run
+(`Stopped`). A second Ctrl-C stops at once, without saving: last.ckpt stays as it was. The exit status is 128 + the
+signal's number, as for a process that the signal killed: 130 for Ctrl-C, 143 for SIGTERM.
 """
 
 import os
@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 import torch
 from lightning.pytorch.callbacks import Callback
+
+from backprop_by_example.run.checkpoint import module_progress, saved_mid_epoch
 
 NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
@@ -128,6 +130,42 @@ class StopRequest:
         raise stopped
 
 
+class StopOnSignal(Callback):
+    """Ends the run between two updates once a signal has asked (its `request`, a StopRequest), with last.ckpt
+    saved by the run's checkpoint.LastCheckpoint first. The last of the callbacks before that one (training.build):
+    the logs of the update are written when it saves."""
+
+    def __init__(self):
+        self.request = StopRequest()
+
+    def setup(self, trainer, module, stage):
+        if not self.request.installed:  # a worker that ddp_spawn started (the process that started it says so)
+            self.request.install(announce=False, worker=True)
+
+    def on_train_start(self, trainer, module):
+        self.request.reinstall_sigterm()  # Lightning has put its own in place since setup
+        if self.request.requested(trainer):  # before the first update: nothing to save
+            self.request.stop(trainer)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        if saved_mid_epoch(trainer, batch_idx) and self.request.requested(trainer):
+            self.stop(trainer, mid_epoch=True)
+
+    def on_train_epoch_end(self, trainer, module):
+        if not trainer.checkpoint_callback.ended_mid_epoch and self.request.requested(trainer):
+            self.stop(trainer)
+
+    def teardown(self, trainer, module, stage):
+        self.request.uninstall()
+
+    def stop(self, trainer, mid_epoch=False):
+        checkpoint = trainer.checkpoint_callback
+        checkpoint.save(trainer, mid_epoch, stopping=True)
+        # LightningModule.print: on the first process only, above the progress bar if there is one
+        trainer.lightning_module.print(f"Stopped after {module_progress(trainer)}; saved {checkpoint.path}", flush=True)
+        self.request.stop(trainer)
+
+
 class EndProcessGroup(Callback):
     """Under DDP, ends the process group in step at the end of fit (stopping.end_process_group)."""
 
@@ -137,8 +175,9 @@ class EndProcessGroup(Callback):
 
 @contextmanager
 def signals_noted(trainer):
-    """Ctrl-C and SIGTERM during fit ask it to stop (stopping.StopRequest) instead of raising where they land."""
-    stop = trainer.checkpoint_callback.stop
+    """Ctrl-C and SIGTERM during fit ask it to stop (the StopRequest of its StopOnSignal) instead of raising where
+    they land."""
+    stop = next(callback.request for callback in trainer.callbacks if isinstance(callback, StopOnSignal))
     stop.install(launcher=trainer.strategy.launcher, announce=trainer.is_global_zero)
     try:
         yield

@@ -31,7 +31,7 @@ from backprop_by_example.run.paths import user_path
 from backprop_by_example.run.progress import EpochBar
 from backprop_by_example.run.report import summarize, write_atomically
 from backprop_by_example.run.skipped import SkippedUpdates
-from backprop_by_example.run.stopping import EndProcessGroup, signals_noted
+from backprop_by_example.run.stopping import EndProcessGroup, StopOnSignal, signals_noted
 
 REFUSALS = (ValueError, TypeError, ImportError, MisconfigurationException)  # what Lightning's own checks raise
 
@@ -103,6 +103,7 @@ def build(cfg, run_dir):
         *(logs if loggers else []),
         *([EpochBar()] if cfg.trainer.enable_progress_bar else []),  # in place of Lightning's bar per epoch
         *([resume.ArgumentsFromConfig(arguments_of(optimizer))] if cfg.ckpt_path is not None else []),
+        StopOnSignal(),  # after the logs of an update; Lightning puts the checkpoint after it
     ]
     with lightning_notes_held():  # printed once the Trainer has accepted its arguments
         trainer = trainer_for(cfg, default_root_dir=run_dir, logger=loggers or False, callbacks=callbacks)
