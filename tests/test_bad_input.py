@@ -1,6 +1,10 @@
 """Bad input stops scripts/train.py before any work: its one line on stderr, naming the key, and nothing else (no
 traceback, not Lightning's banner first), exit status 1, no summary.json. A case per class of input and several
-members of each; the value checks themselves are tested one by one in test_config_check.py and elsewhere."""
+members of each; the value checks themselves are tested one by one in test_config_check.py and elsewhere.
+
+Each case's line is checked where the script gets it, in its Hydra callback that runs before any work (the preflight
+of conf/train.yaml), here in the tests' process; the script's contract around that line is checked by running
+scripts/train.py for one case of each way through the code that bad input can take (SCRIPT_RUNS)."""
 
 import json
 import pickle
@@ -8,9 +12,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
 
 from backprop_by_example.run.training import train
-from conftest import session_items
+from conftest import QUIET, ROOT, session_items
 
 pytestmark = pytest.mark.slow
 
@@ -121,12 +127,25 @@ def good_before(files):
 
 INTO_THE_GOOD_RUN = "too few epochs into the run dir of the checkpoint"
 
+# The cases run as scripts/train.py runs: one for each way through the code that bad input can take before any work
+# (what prints, warns or logs on the way differs), and those that only a script run has (Hydra's run dir)
+SCRIPT_RUNS = {
+    "infinite lr": "the project's checks of the values (checks.check)",
+    "a word for true or false": "the preflight's check of the command line's words (preflight.switches)",
+    "a Trainer argument Lightning checks itself": "Lightning's own check, made after it has logged its banner",
+    "a pickle as checkpoint": "a file that torch.load refuses, warning first (resume.read)",
+    "a binary file as CSV": "the CSV reader (csv_file.read_csv)",
+    "gpu on a machine without CUDA": "whether there is a GPU, asked of torch (trainer_args.check)",
+    "a run dir under a regular file": "Hydra's run dir, made by the preflight once the config has passed",
+    INTO_THE_GOOD_RUN: "Hydra's run dir, one that holds a finished run",
+}
+
 
 @pytest.fixture(scope="module")
 def refused(request, start_train, tmp_path_factory, files, good_before):
-    """The runs of the cases this session tests, all started at once (a quarter of a second each, side by side on
-    the cores): case -> (its run dir, Run). Each test waits for its own."""
-    one_line = session_items(request.session, "test_bad_input_stops_before_any_work_with_its_one_line")
+    """The script runs of the cases this session tests, all started at once (a quarter of a second each, side by
+    side on the cores): case -> (its run dir, Run). Each test waits for its own."""
+    one_line = session_items(request.session, "test_bad_input_stops_the_script_before_any_work_with_its_line_alone")
     tested = {item.callspec.params["case"] for item in one_line}
     tested.add(INTO_THE_GOOD_RUN)
     runs = {}
@@ -138,16 +157,37 @@ def refused(request, start_train, tmp_path_factory, files, good_before):
 
 
 FILES = ("seed", "wider", "summary", "text", "truncated", "latin1", "binary", "dir", "pickle", "tensor", "good")
+CASES = cases(dict.fromkeys(FILES, Path("FILE")))
 
 
-@pytest.mark.parametrize("case", cases(dict.fromkeys(FILES, Path("FILE"))))
-def test_bad_input_stops_before_any_work_with_its_one_line(refused, files, case):
+@pytest.mark.parametrize("case", [case for case in CASES if case in SCRIPT_RUNS])
+def test_bad_input_stops_the_script_before_any_work_with_its_line_alone(refused, files, case):
     run_dir, run = refused[case]
     line = cases(files)[case][1]
     assert run.wait() == 1
     assert run.stderr.startswith(f"Error: {line}") and run.stderr.count("\n") == 1, run.stderr  # one line alone
     assert run.stdout == ""  # not even Lightning's banner
     assert not (run_dir / "summary.json").exists()
+
+
+def preflight_line(run_dir, overrides):
+    """The line scripts/train.py exits with where its preflight refuses `overrides`: the Hydra callback of
+    conf/train.yaml that runs before Hydra writes anything and before the job starts, given the config as Hydra
+    gives it (its hydra node too: the overrides, the run dir)."""
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("train", [*QUIET, f"hydra.run.dir={run_dir}", *overrides], return_hydra_config=True)
+    with pytest.raises(SystemExit) as stopped:
+        instantiate(cfg.hydra.callbacks.preflight).on_run_start(cfg)
+    return stopped.value.code
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if case not in SCRIPT_RUNS])
+def test_bad_input_is_refused_before_any_work_with_its_one_line(files, tmp_path, capfd, case):
+    overrides, line = cases(files)[case]
+    said = preflight_line(tmp_path / "run", overrides)
+    assert said.startswith(f"Error: {line}") and "\n" not in said, said  # one line
+    assert capfd.readouterr() == ("", "")  # nothing else: not Lightning's banner
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_refused_run_into_the_dir_of_a_good_run_changes_none_of_its_files(refused, files, good_before):

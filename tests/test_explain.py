@@ -8,6 +8,9 @@ from PIL import Image
 
 import seed_printed as seed
 from backprop_by_example import by_hand
+from backprop_by_example.pictures.explain import instance
+from backprop_by_example.run.errors import one_line_errors
+from conftest import compose_config
 from overrides import matrix
 
 VECTORS = ["h_in", "h_out", "y_in", "y_out", "e", "grad_y_out", "grad_y_in", "grad_h_out", "grad_h_in", "grad_x"]
@@ -129,53 +132,86 @@ def test_tables_show_every_seed_name_and_the_five_engines(seed_tables):
     assert "-5.34381483665323e-08" in text and "-1.7812716122177433e-08" in text  # seed cell 7, as printed
 
 
-@pytest.mark.parametrize(
-    "picture, expected",
-    [
-        ("no/such/dir/network.png", "a file in an existing directory"),
-        ("network.jpg", "a file name ending in .png"),
-        (".", "a file name ending in .png"),
-        ("docs.png", "a file name, not a directory"),
-    ],  # (and /proc/x.png: "a file in a directory that can be written")
-)
-def test_a_picture_that_cannot_be_written_is_refused_before_anything_is_printed(script, tmp_path, picture, expected):
+def refusal(run_dir, override):
+    """The line scripts/explain.py exits with where it refuses `override` before it prints anything: its check
+    (explain.instance, in one_line_errors), on its config as run with hydra.run.dir=run_dir, where the pictures go."""
+    into_the_run_dir = {"explain.picture": f"{run_dir}/network.png", "explain.stages": str(run_dir)}
+    given = override.split("=")[0]
+    cfg = compose_config("explain", [*(f"{k}={v}" for k, v in into_the_run_dir.items() if k != given), override])
+    with pytest.raises(SystemExit) as stopped, one_line_errors():
+        instance(cfg)
+    return stopped.value.code
+
+
+PICTURES = [
+    ("no/such/dir/network.png", "a file in an existing directory"),
+    ("network.jpg", "a file name ending in .png"),
+    (".", "a file name ending in .png"),
+    ("docs.png", "a file name, not a directory"),
+]  # (and /proc/x.png: "a file in a directory that can be written")
+
+
+@pytest.mark.parametrize("picture, expected", PICTURES)
+def test_a_picture_that_cannot_be_written_is_refused_naming_explain_picture(tmp_path, capfd, picture, expected):
     (tmp_path / "docs.png").mkdir()
-    done = script("explain", tmp_path, f"explain.picture={tmp_path / picture}")
-    assert done.returncode == 1
-    assert done.stderr == f"Error: explain.picture: expected {expected}, got {tmp_path / picture}\n"
-    assert done.stdout == ""
+    said = refusal(tmp_path, f"explain.picture={tmp_path / picture}")
+    assert said == f"Error: explain.picture: expected {expected}, got {tmp_path / picture}"
+    assert capfd.readouterr() == ("", "")
 
 
 # A GIF keeps each frame's delay in hundredths of a second, in 16 bits (the GIF89a specification)
 GIF_DELAY = "a number of seconds from 0.01 to 655.35 (a GIF frame's delay)"
 
+STAGES = [
+    (
+        "explain.stages={tmp}/a_file",
+        "explain.stages: expected a directory for the stage pictures, got {tmp}/a_file",
+    ),
+    (
+        "explain.stages={tmp}/no/such",
+        "explain.stages: expected a directory for the stage pictures, got {tmp}/no/such",
+    ),
+    (
+        "explain.stages=/proc/nope",
+        "explain.stages: expected a directory for the stage pictures, got /proc/nope (No such file or directory)",
+    ),
+    ("explain.seconds_per_frame=0", f"explain.seconds_per_frame: expected {GIF_DELAY}, got 0.0"),
+    ("explain.seconds_per_frame=inf", f"explain.seconds_per_frame: expected {GIF_DELAY}, got inf"),
+    ("explain.seconds_per_frame=1e10", f"explain.seconds_per_frame: expected {GIF_DELAY}, got 10000000000.0"),
+    ("optimizer.lr=0", "optimizer.lr: expected a finite learning rate > 0, got 0.0"),  # backprop.html's
+]
 
-@pytest.mark.parametrize(
-    "override, expected",
-    [
-        (
-            "explain.stages={tmp}/a_file",
-            "explain.stages: expected a directory for the stage pictures, got {tmp}/a_file",
-        ),
-        (
-            "explain.stages={tmp}/no/such",
-            "explain.stages: expected a directory for the stage pictures, got {tmp}/no/such",
-        ),
-        (
-            "explain.stages=/proc/nope",
-            "explain.stages: expected a directory for the stage pictures, got /proc/nope (No such file or directory)",
-        ),
-        ("explain.seconds_per_frame=0", f"explain.seconds_per_frame: expected {GIF_DELAY}, got 0.0"),
-        ("explain.seconds_per_frame=inf", f"explain.seconds_per_frame: expected {GIF_DELAY}, got inf"),
-        ("explain.seconds_per_frame=1e10", f"explain.seconds_per_frame: expected {GIF_DELAY}, got 10000000000.0"),
-        ("optimizer.lr=0", "optimizer.lr: expected a finite learning rate > 0, got 0.0"),  # backprop.html's
-    ],
-)
-def test_stage_pictures_that_cannot_be_written_are_refused_before_anything_is_printed(
+
+def written(run_dir):
+    """The pictures and pages in run_dir."""
+    return [*run_dir.glob("*.png"), *run_dir.glob("*.gif"), *run_dir.glob("*.html")]
+
+
+@pytest.mark.parametrize("override, expected", STAGES)
+def test_stage_pictures_that_cannot_be_written_are_refused_naming_the_key(tmp_path, capfd, override, expected):
+    (tmp_path / "a_file").write_text("")
+    said = refusal(tmp_path, override.format(tmp=tmp_path))
+    assert said == f"Error: {expected.format(tmp=tmp_path)}"
+    assert capfd.readouterr() == ("", "")
+    assert not written(tmp_path)
+
+
+# The refusals as scripts/explain.py makes them, one of a picture and one of the stages' directory
+SCRIPT_RUNS = [
+    (
+        "explain.picture={tmp}/no/such/dir/network.png",
+        "explain.picture: expected a file in an existing directory, got {tmp}/no/such/dir/network.png",
+    ),
+    STAGES[2],  # /proc/nope: the directory could not be made
+]
+
+
+@pytest.mark.parametrize("override, expected", SCRIPT_RUNS)
+def test_a_walkthrough_that_cannot_be_written_is_refused_before_anything_is_printed(
     script, tmp_path, override, expected
 ):
     (tmp_path / "a_file").write_text("")
     done = script("explain", tmp_path, override.format(tmp=tmp_path))
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == f"Error: {expected.format(tmp=tmp_path)}\n"
-    assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob("*.gif")) and not list(tmp_path.glob("*.html"))
+    assert not written(tmp_path)
