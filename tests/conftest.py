@@ -184,7 +184,12 @@ def early(request, started_early):
 # wait on more than their end (a checkpoint, to send Ctrl-C): run by one thread, one after the other, in the order the
 # modules submit them. LANE.submit(job) -> Future of what the job returns.
 LANE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lane")
-COMPILING = {"TORCHINDUCTOR_COMPILE_THREADS": "1"}  # torch.compile: kernels built in the process that compiles
+# torch.compile, in train_each's process: kernels built in the process that compiles, not by a pool of workers; and
+# the CPU's widest vector instructions (AVX-512 here, as torch.cpu reports them) taken as inductor's documented
+# config.cpp.vec_isa_ok says, without first building a test program for each (8 s of g++ where nothing is cached).
+# The kernels are those a user's run builds, the same source and compiler flags; where that vector ISA could not be
+# built, they fail to build.
+COMPILING = {"TORCHINDUCTOR_COMPILE_THREADS": "1", "TORCHINDUCTOR_VEC_ISA_OK": "1"}
 
 
 class TrainEach:
