@@ -184,12 +184,6 @@ def early(request, started_early):
 # wait on more than their end (a checkpoint, to send Ctrl-C): run by one thread, one after the other, in the order the
 # modules submit them. LANE.submit(job) -> Future of what the job returns.
 LANE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lane")
-# torch.compile, in train_each's process: kernels built in the process that compiles, not by a pool of workers; and
-# the CPU's widest vector instructions (AVX-512 here, as torch.cpu reports them) taken as inductor's documented
-# config.cpp.vec_isa_ok says, without first building a test program for each (8 s of g++ where nothing is cached).
-# The kernels are those a user's run builds, the same source and compiler flags; where that vector ISA could not be
-# built, they fail to build.
-COMPILING = {"TORCHINDUCTOR_COMPILE_THREADS": "1", "TORCHINDUCTOR_VEC_ISA_OK": "1"}
 
 
 class TrainEach:
@@ -215,7 +209,7 @@ class TrainEach:
 
         def job():
             try:
-                run = start_script(ROOT / "tests" / "train_each.py", root, str(root / "runs.json"), env=COMPILING)
+                run = start_script(ROOT / "tests" / "train_each.py", root, str(root / "runs.json"))
                 run.wait(timeout=900)
                 self.ended.set_result(run)
             except BaseException as error:
@@ -230,9 +224,8 @@ TRAIN_EACH = TrainEach()
 def train_each(start_script, tmp_path_factory, runs):
     """`runs`, {key: overrides}, trained by the one process that trains every module's (TrainEach; as `train` trains
     in the tests' own) in the LANE: for runs that compile, which import torch.compile's machinery (seconds) and
-    compile (seconds each, ten and more where nothing is cached yet), beside the tests; its kernels built there
-    (COMPILING), not by a pool of workers it would start first (fresh interpreters that import torch). Called from a
-    module's `start_early`. -> {key: (run dir, Future of the process, once it has ended)}."""
+    compile (seconds each, ten and more where nothing is cached yet), beside the tests (train_each.py says how it
+    compiles). Called from a module's `start_early`. -> {key: (run dir, Future of the process, once it has ended)}."""
     return TRAIN_EACH.add(tmp_path_factory, runs)
 
 
