@@ -9,7 +9,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pytest
@@ -145,6 +145,7 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session):
+    TRAIN_EACH.finish()
     LANE.shutdown(wait=False, cancel_futures=True)
     if SERVER in session.stash:
         session.stash[SERVER].close()
@@ -216,6 +217,12 @@ class TrainEach:
                 self.ended.set_exception(error)
 
         LANE.submit(job)
+
+    def finish(self):
+        """At the session's end: where the process has trained its last run, it is let end (its exit, a second) rather
+        than be killed with the runs nobody waited for, so that its time counts in the session's, as a child's."""
+        if self.runs and Path(f"{self.runs[-1][0]}.ended").exists():
+            wait([self.ended], timeout=60)
 
 
 TRAIN_EACH = TrainEach()
