@@ -9,7 +9,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pytest
@@ -145,6 +145,7 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session):
+    TRAIN_EACH.finish()
     LANE.shutdown(wait=False, cancel_futures=True)
     if SERVER in session.stash:
         session.stash[SERVER].close()
@@ -165,11 +166,13 @@ def started_early(request, start_script, tmp_path_factory):
     for each test module that has one and a test in the session. Runs that take seconds of other processes' time
     (their imports, mostly) start there, beside the tests before their module's, which use one core of two."""
     modules = dict.fromkeys(item.module for item in request.session.items if hasattr(item, "module"))
-    return {
+    started = {
         module.__name__: module.start_early(request.session, start_script, tmp_path_factory)
         for module in modules
         if hasattr(module, "start_early")
     }
+    TRAIN_EACH.start(start_script, tmp_path_factory)  # what their start_early gave conftest.train_each
+    return started
 
 
 @pytest.fixture(scope="module")
@@ -182,32 +185,67 @@ def early(request, started_early):
 # wait on more than their end (a checkpoint, to send Ctrl-C): run by one thread, one after the other, in the order the
 # modules submit them. LANE.submit(job) -> Future of what the job returns.
 LANE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lane")
-COMPILING = {"TORCHINDUCTOR_COMPILE_THREADS": "1"}  # torch.compile: kernels built in the process that compiles
+
+
+class TrainEach:
+    """The runs of every module's `train_each`, gathered as the session starts and trained by one process
+    (tests/train_each.py) in the LANE, once every module's `start_early` has added its own: torch.compile's machinery
+    is imported and set up once (seconds), and the kernels of a graph two runs share are built once."""
+
+    def __init__(self):
+        self.runs, self.ended = [], Future()  # [run dir, overrides] pairs; the Run of the process, once it has ended
+
+    def add(self, tmp_path_factory, runs):
+        root = tmp_path_factory.mktemp("train_each")
+        dirs = {key: root / str(n) for n, key in enumerate(runs)}
+        self.runs += [[str(dirs[key]), [*QUIET, *runs[key]]] for key in runs]
+        return {key: (dirs[key], self.ended) for key in runs}
+
+    def start(self, start_script, tmp_path_factory):
+        """The process, submitted to the LANE, if a module added runs."""
+        if not self.runs:
+            return
+        root = tmp_path_factory.mktemp("train_each")
+        (root / "runs.json").write_text(json.dumps(self.runs))
+
+        def job():
+            try:
+                run = start_script(ROOT / "tests" / "train_each.py", root, str(root / "runs.json"))
+                run.wait(timeout=900)
+                self.ended.set_result(run)
+            except BaseException as error:
+                self.ended.set_exception(error)
+
+        LANE.submit(job)
+
+    def finish(self):
+        """At the session's end: where the process has trained its last run, it is let end (its exit, a second) rather
+        than be killed with the runs nobody waited for, so that its time counts in the session's, as a child's."""
+        if self.runs and Path(f"{self.runs[-1][0]}.ended").exists():
+            wait([self.ended], timeout=60)
+
+
+TRAIN_EACH = TrainEach()
 
 
 def train_each(start_script, tmp_path_factory, runs):
-    """`runs`, {key: overrides}, trained one after another by one process (tests/train_each.py, as `train` trains
+    """`runs`, {key: overrides}, trained by the one process that trains every module's (TrainEach; as `train` trains
     in the tests' own) in the LANE: for runs that compile, which import torch.compile's machinery (seconds) and
-    compile (seconds each, ten and more where nothing is cached yet), beside the tests; its kernels built there
-    (COMPILING), not by a pool of workers it would start first (fresh interpreters that import torch).
-    -> {key: (run dir, Future of the process, once it has ended)}."""
-    root = tmp_path_factory.mktemp("train_each")
-    dirs = {key: root / str(n) for n, key in enumerate(runs)}
-    (root / "runs.json").write_text(json.dumps([[str(dirs[key]), [*QUIET, *runs[key]]] for key in runs]))
-
-    def job():
-        run = start_script(ROOT / "tests" / "train_each.py", root, str(root / "runs.json"), env=COMPILING)
-        run.wait(timeout=900)
-        return run
-
-    ended = LANE.submit(job) if runs else None
-    return {key: (dirs[key], ended) for key in runs}
+    compile (seconds each, ten and more where nothing is cached yet), beside the tests (train_each.py says how it
+    compiles). Called from a module's `start_early`. -> {key: (run dir, Future of the process, once it has ended)}."""
+    return TRAIN_EACH.add(tmp_path_factory, runs)
 
 
 def summary_of(run_dir, ended):
-    """The summary.json of a run of `train_each`, once the process that trains it has ended."""
-    run = ended.result(timeout=900)
-    assert (run_dir / "summary.json").is_file(), run.stderr
+    """The summary.json of a run of `train_each`, once it is trained (the process writes <run dir>.ended then), or
+    once the process has ended."""
+    marker = run_dir.with_name(f"{run_dir.name}.ended")
+    deadline = time.monotonic() + 900
+    while not marker.exists() and not ended.done() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not (run_dir / "summary.json").is_file():  # it failed: the process's stderr says why
+        run = ended.result(timeout=max(1.0, deadline - time.monotonic()))
+        assert (run_dir / "summary.json").is_file(), run.stderr
     return json.loads((run_dir / "summary.json").read_text())
 
 
