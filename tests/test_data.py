@@ -92,9 +92,11 @@ def test_a_full_batch_epoch_fetches_one_batch_object_not_rows(config, tmp_path, 
     fetched = []
     get = Instances.__getitem__
     monkeypatch.setattr(Instances, "__getitem__", lambda self, index: fetched.append(index) or get(self, index))
-    X = np.random.default_rng(0).normal(size=(1000, 2)).round(3).tolist()
-    T = np.random.default_rng(1).uniform(size=(1000, 2)).round(3).tolist()
-    train(config(FAST, matrix("data.X", X), matrix("data.T", T), "trainer.max_epochs=3"), tmp_path)
+    X = np.random.default_rng(0).normal(size=(1000, 2)).round(3)
+    T = np.random.default_rng(1).uniform(size=(1000, 2)).round(3)
+    # a file: Hydra's override parser takes seconds over 4,000 numbers
+    path = write_csv(tmp_path / "data.csv", "x1,x2,t1,t2", np.column_stack([X, T]))
+    train(config(FAST, "data=csv", f"data.path={path}", "trainer.max_epochs=3"), tmp_path / "run")
     assert fetched == [slice(0, 1000)] * 3  # one whole-data slice per epoch: a view, no per-row work
 
 
