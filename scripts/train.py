@@ -13,7 +13,7 @@ from hydra.utils import get_original_cwd
 from backprop_by_example.run.errors import one_line_errors
 from backprop_by_example.run.launched import launched
 from backprop_by_example.run.plugins import missing
-from backprop_by_example.run.preflight import BASIC_SWEEPER
+from backprop_by_example.run.preflight import searches
 from backprop_by_example.run.report import continue_command, report, shown_path
 from backprop_by_example.run.schema import register
 from backprop_by_example.run.stopping import Stopped
@@ -42,8 +42,8 @@ def main(cfg):
     # an exception for such a sweeper, which then reports the trial as failed and goes on: Optuna takes inf as a value,
     # and the Optuna sweeper crashes on a nan (hydra-optuna-sweeper 1.2 to 1.3 with optuna 2.10). Hydra's basic
     # sweeper would end the sweep on an exception, and a single run is reported as it is.
-    searching = HydraConfig.get().mode == RunMode.MULTIRUN and HydraConfig.get().sweeper._target_ != BASIC_SWEEPER
-    if searching and not math.isfinite(summary["loss"]):
+    hydra_config = HydraConfig.get()
+    if hydra_config.mode == RunMode.MULTIRUN and searches(hydra_config) and not math.isfinite(summary["loss"]):
         raise FloatingPointError(f"the final loss is {summary['loss']}: the run diverged")
     return summary["loss"]
 

@@ -51,10 +51,10 @@ class Preflight(Callback):
         creatable(config.hydra.run.dir, "hydra.run.dir")
 
     def on_multirun_start(self, config, **kwargs):
-        if self.check is not None and config.hydra.sweeper._target_ == BASIC_SWEEPER:
-            self.check_jobs(config)
-        elif self.check is not None:  # a sweeper that chooses its jobs as it goes (Optuna's)
+        if self.check is not None and searches(config.hydra):
             self.check_search_space(config)
+        elif self.check is not None:
+            self.check_jobs(config)
         creatable(config.hydra.sweep.dir, "hydra.sweep.dir")
 
     def check_search_space(self, config):
@@ -62,11 +62,8 @@ class Preflight(Callback):
         below its end, above 0 on a log scale; each end of an interval or range, and each value of a choice, passes
         the check as a job with it would, the other overrides as given. Else one line each, and no trial runs."""
         loader = GlobalHydra.instance().config_loader()
-        params = [f"{key}={value}" for key, value in (config.hydra.sweeper.get("params") or {}).items()]
         try:
-            overrides = OverridesParser.create(config_loader=loader).parse_overrides(
-                params + OmegaConf.to_container(config.hydra.overrides.task)
-            )
+            overrides = sweep_overrides(config, loader)
         except Exception as error:  # noqa: BLE001
             sys.exit(f"Error: the search space could not be read: {one_line(error)}")
         fixed = [o.input_line for o in overrides if not o.is_sweep_override() and o.input_line]
@@ -86,10 +83,8 @@ class Preflight(Callback):
                 values = list(override.sweep_string_iterator())
                 values = values if override.is_choice_sweep() else values[:1] + values[-1:]
             for value in values:
-                try:
-                    self.check(loader.load_sweep_config(config, [*fixed, f"{key}={value}"]))
-                except Exception as error:  # noqa: BLE001  (a value that cannot run, whatever the reason)
-                    errors.append(f"{given}: at {key}={value}: {one_line(error)}")
+                if error := self.job_error(config, loader, [*fixed, f"{key}={value}"]):
+                    errors.append(f"{given}: at {key}={value}: {error}")
         if errors:
             sys.exit("\n".join([*errors, "No trial was started: fix the search space."]))
 
@@ -102,22 +97,42 @@ class Preflight(Callback):
             sys.exit(f"Error: the sweep's jobs could not be worked out: {one_line(error)}")
         errors = []
         for number, overrides in enumerate(all_jobs):
-            try:
-                job = loader.load_sweep_config(config, overrides)
-                switches(job, overrides)
-                self.check(job)
-                if several_processes(job.trainer) and relaunches_script(job.trainer):
-                    raise ConfigError(
-                        f"trainer.strategy: expected ddp_spawn in a sweep (-m), got {job.trainer.strategy}: "
-                        "it starts the script again for each further process, and each would run the whole sweep"
-                    )
-            except Exception as error:  # noqa: BLE001  (a job that cannot run, whatever the reason)
-                if not isinstance(error, ConfigError) and os.environ.get("HYDRA_FULL_ERROR") == "1":
-                    traceback.print_exc()
+            if error := self.job_error(config, loader, overrides):
                 label = " ".join(o for o in overrides if o.split("=")[0] in swept) or " ".join(overrides)
-                errors.append(f"Error: job {number} ({label}): {one_line(error)}")
+                errors.append(f"Error: job {number} ({label}): {error}")
         if errors:
             sys.exit("\n".join([*errors, f"No job was started: {len(errors)} of the sweep's jobs cannot run."]))
+
+    def job_error(self, config, loader, overrides):
+        """Why the sweep's job with these overrides cannot run, in one line; None if it can."""
+        try:
+            job = loader.load_sweep_config(config, overrides)
+            switches(job, overrides)
+            self.check(job)
+            if several_processes(job.trainer) and relaunches_script(job.trainer):
+                raise ConfigError(
+                    f"trainer.strategy: expected ddp_spawn in a sweep (-m), got {job.trainer.strategy}: "
+                    "it starts the script again for each further process, and each would run the whole sweep"
+                )
+        except Exception as error:  # noqa: BLE001  (a job that cannot run, whatever the reason)
+            if not isinstance(error, ConfigError) and os.environ.get("HYDRA_FULL_ERROR") == "1":
+                traceback.print_exc()
+            return one_line(error)
+        return None
+
+
+def searches(hydra):
+    """Whether the sweeper (of `hydra`, the config's hydra node) chooses its jobs as it goes (Optuna's), rather than
+    running a list of jobs known before the first (Hydra's basic sweeper)."""
+    return hydra.sweeper._target_ != BASIC_SWEEPER
+
+
+def sweep_overrides(config, loader=None):
+    """The sweep's overrides, parsed: hydra.sweeper.params, then the command line's."""
+    params = [f"{key}={value}" for key, value in (config.hydra.sweeper.get("params") or {}).items()]
+    return OverridesParser.create(config_loader=loader).parse_overrides(
+        params + OmegaConf.to_container(config.hydra.overrides.task)
+    )
 
 
 def creatable(path, key):
@@ -159,9 +174,7 @@ def jobs(config, loader=None):
     """The keys that a basic sweep varies, and each job's overrides, in the order Hydra's basic sweeper runs them:
     every combination of the keys' values, the last key's values varying fastest (a key given twice keeps its first
     place and takes its last values). `loader` (Hydra's ConfigLoader) lists a config group for `glob(...)`."""
-    params = [f"{key}={value}" for key, value in (config.hydra.sweeper.params or {}).items()]
-    arguments = params + OmegaConf.to_container(config.hydra.overrides.task)
-    overrides = OverridesParser.create(config_loader=loader).parse_overrides(arguments)
+    overrides = sweep_overrides(config, loader)
     values = {}
     for override in overrides:
         key = override.get_key_element()
