@@ -2,6 +2,7 @@ import copy
 import functools
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
 
 from backprop_by_example.run.schema import register
 
@@ -22,6 +25,10 @@ register()  # the structured configs and ${pid:}, as the scripts do
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
+OVERRIDES = OverridesParser.create()
+GROUPS = [path.name for path in (ROOT / "conf").iterdir() if path.is_dir()]
+CHOICE = re.compile(rf"hydra\b|({'|'.join(GROUPS)})(/|$)")  # an override Hydra composes: a group's, or of its own
+VALUES = str | int | float | bool | list | dict | None  # what an override that sets one value gives
 
 # The devices a claim is checked on. A test about the training's arithmetic takes `device` and runs on each (CUDA
 # where there is a GPU); every other test runs on the CPU, as conf/trainer/default.yaml says, on a GPU machine too.
@@ -47,7 +54,30 @@ def compose_config(name, overrides):
 
 @functools.cache
 def composed(name, overrides):
-    """compose_config, once a session for the same overrides (a tenth of a second each time)."""
+    """compose_config, in less time: Hydra composes each choice of config groups (optimizer=adam, logger=csv) once a
+    session (a tenth of a second each time, most of it loading YAML files), and the values are set on a copy of that
+    as Hydra sets them (its `_apply_overrides_to_config`: OmegaConf.update, merged; `+` adds a key, `++` adds or
+    sets one). What that does not take (a key to delete, a sweep, a value the schema refuses, `+` on a key that is
+    there) is composed by Hydra itself, which gives its own error. test_hydra.py checks that both give one config."""
+    parsed = OVERRIDES.parse_overrides(list(overrides))
+    values = [o for o in parsed if not CHOICE.match(o.key_or_group)]
+    cfg = copy.deepcopy(composed_by_hydra(name, tuple(o.input_line for o in parsed if o not in values)))
+    try:
+        for override in values:
+            key, value, adds = override.key_or_group, override.value(), override.is_add() or override.is_force_add()
+            if override.is_delete() or override.package or not isinstance(value, VALUES):
+                raise ValueError(override.input_line)
+            if override.is_add() and OmegaConf.select(cfg, key) is not None and not isinstance(value, dict | list):
+                raise ValueError(override.input_line)
+            OmegaConf.update(cfg, key, value, merge=True, force_add=adds)
+    except Exception:
+        return compose_config(name, overrides)
+    return cfg
+
+
+@functools.cache
+def composed_by_hydra(name, overrides):
+    """compose_config, once a session for the same overrides."""
     return compose_config(name, overrides)
 
 
@@ -67,7 +97,7 @@ class Run:
     """`python scripts/<name>.py args` started in `cwd`: pid, poll, wait, send_signal and returncode as a Popen;
     stdout and stderr, the text it wrote (into files in `streams`), once it has ended. Started by a ForkServer."""
 
-    def __init__(self, server, streams, name, args, cwd, env=None, file_size_limit=None):
+    def __init__(self, server, streams, name, args, cwd, env=None, file_size_limit=None, fresh=False):
         script = ROOT / "scripts" / f"{name}.py" if isinstance(name, str) else name  # or a Path of another
         self.server, self.args, self.returncode = server, [str(script.relative_to(ROOT)), *args], None
         self.files = {
@@ -75,7 +105,8 @@ class Run:
         }
         request = {
             "script": str(script), "args": list(args), "cwd": str(cwd), "env": env or {},
-            "file_size_limit": file_size_limit, **{stream: str(path) for stream, path in self.files.items()},
+            "file_size_limit": file_size_limit, "fresh": fresh,
+            **{stream: str(path) for stream, path in self.files.items()},
         }  # fmt: skip
         self.pid = server.ask(start=request)["pid"]
 
@@ -144,6 +175,14 @@ def pytest_sessionstart(session):
         session.stash[SERVER] = ForkServer()
 
 
+def pytest_collection_modifyitems(items):
+    """The modules whose tests all run in this process first, those with slow tests (scripts, as processes) after:
+    the runs that the modules start as the session begins (`started_early`) run beside the first, and the second
+    seldom wait for them. A module's tests stay together, in their order."""
+    slow = {item.module for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module in slow)
+
+
 def pytest_sessionfinish(session):
     TRAIN_EACH.finish()
     LANE.shutdown(wait=False, cancel_futures=True)
@@ -153,9 +192,10 @@ def pytest_sessionfinish(session):
 
 @pytest.fixture(scope="session")
 def start_script(request, tmp_path_factory):
-    """start_script(name, cwd, *args, env=None, file_size_limit=None): `python scripts/<name>.py args` started in
-    cwd -> Run. file_size_limit: no file it writes can grow beyond that many bytes (ulimit -f). What the runs write
-    to stdout and stderr goes into pytest's temporary directory, which pytest clears of all but its last few."""
+    """start_script(name, cwd, *args, env=None, file_size_limit=None, fresh=False): `python scripts/<name>.py args`
+    started in cwd -> Run. file_size_limit: no file it writes can grow beyond that many bytes (ulimit -f). fresh: in
+    an interpreter that has imported the libraries but not this project's package. What the runs write to stdout and
+    stderr goes into pytest's temporary directory, which pytest clears of all but its last few."""
     server, streams = request.session.stash[SERVER], tmp_path_factory.mktemp("streams")
     return lambda name, cwd, *args, **options: Run(server, streams, name, args, cwd, **options)
 

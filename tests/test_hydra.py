@@ -1,5 +1,6 @@
 """Hydra's own knobs: a sweep is checked whole before any job trains, `-m` with `ddp` is refused, the user's paths
-hold under `hydra.job.chdir=true`, and the ${pid:} of a run dir's name is resolved once for all of a sweep."""
+hold under `hydra.job.chdir=true`, and the ${pid:} of a run dir's name is resolved once for all of a sweep. And the
+tests' faster compose (conftest.composed) gives Hydra's config."""
 
 import json
 import os
@@ -13,7 +14,7 @@ from omegaconf import OmegaConf
 import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.run import preflight
-from conftest import QUIET, ROOT, session_items
+from conftest import QUIET, ROOT, compose_config, composed, session_items
 
 
 @pytest.mark.slow
@@ -176,3 +177,33 @@ def test_the_pid_in_a_run_dirs_name_is_resolved_once_and_travels_with_the_config
     assert resolved_in_another_process(sweep) == here
     unresolved = OmegaConf.create({"dir": "outputs/multirun/${pid:}"})
     assert resolved_in_another_process(unresolved) != here  # resolved there: the other process's own pid
+
+
+# Overrides of each kind the tests give: values of each type, lists, a new key (+), a key added or set (++), a config
+# group's choice with values on top, an interpolation, null
+SET_AS_HYDRA_DOES = [
+    ["trainer.max_epochs=5", "optimizer.lr=0.25", "seed=3", "log.details=false"],
+    ["model.W=[[1,2],[3,4]]", "data.X=[[0.5,-2]]", "trainer.devices=[0]", "ckpt_path=null"],
+    ["+trainer.gradient_clip_val=0.01", "++trainer.max_epochs=7", "+trainer.plugins={a: 1}"],
+    ["optimizer=adam", "optimizer.betas=[0.8,0.9]", "logger=[tensorboard,csv]", "model=random", "model.hidden_dim=3"],
+    ["data.batch_size=2", "trainer.precision=bf16-mixed", "log.picture_instance=${seed}", "data.shuffle=true"],
+    ["optimizer.lrr=0.1", "~seed"],  # a key the optimizer's config takes (scripts/train.py refuses it), one deleted
+]  # fmt: skip
+# And overrides Hydra refuses, each with its own error: a wrong type, a key not in the schema, + on a key that is there
+REFUSED = [["trainer.max_epochs=abc"], ["trainer.max_epochz=3"], ["+trainer.max_epochs=3"]]
+
+
+@pytest.mark.parametrize("overrides", SET_AS_HYDRA_DOES, ids=" ".join)
+def test_the_tests_compose_sets_values_as_hydra_does(overrides):
+    by_hydra, fast = compose_config("train", overrides), composed("train", tuple(overrides))
+    assert OmegaConf.to_yaml(fast) == OmegaConf.to_yaml(by_hydra)
+    assert OmegaConf.is_struct(fast) and OmegaConf.is_struct(by_hydra)
+
+
+@pytest.mark.parametrize("overrides", REFUSED, ids=" ".join)
+def test_the_tests_compose_refuses_what_hydra_refuses_with_hydras_error(overrides):
+    with pytest.raises(Exception) as by_hydra:
+        compose_config("train", overrides)
+    with pytest.raises(Exception) as fast:
+        composed("train", tuple(overrides))
+    assert (type(fast.value), str(fast.value)) == (type(by_hydra.value), str(by_hydra.value))
