@@ -15,7 +15,8 @@ are forked from here too: the runs' `sys.executable` is tests/forked_python.py, 
 (`serve_interpreters`, forked from this one as it starts) for `python ARGS` over a Unix socket and stands for the
 process forked there. A worker that would spend seconds on its imports starts in a fraction of one, and is otherwise
 the process that `python ARGS` would be: its arguments, directory, environment, limits and open files, its signals
-and its exit status.
+and its exit status. They have imported the libraries alone, not this project's package: a run with "fresh": true
+is one of them too (the client exec'd in the child forked here), for a test of what importing the package does.
 """
 
 import atexit
@@ -47,8 +48,6 @@ import tensorboard  # noqa: E402, F401
 import torch  # noqa: E402
 import torch.utils.tensorboard  # noqa: E402, F401
 
-import backprop_by_example.run.training  # noqa: E402, F401
-
 # Where there is an NVIDIA driver, ask NVML once here (it does not start CUDA) and keep it open: a driver without its
 # persistence daemon otherwise wakes the GPU anew in every child that asks whether there is one (Lightning does).
 if os.path.exists("/dev/nvidiactl"):
@@ -71,6 +70,8 @@ def run_child(request):
     stdin = os.open(os.devnull, os.O_RDONLY)
     os.dup2(stdin, 0)  # not the requests' pipe
     os.close(stdin)
+    if request.get("fresh"):  # an interpreter of the interpreters' server, which has not imported the package
+        os.execv(sys.executable, [sys.executable, request["script"], *request["args"]])
     sys.stdin = open(0, closefd=False)  # without what the server had read ahead of the requests
     run_as_python([request["script"], *request["args"]])
 
@@ -242,7 +243,9 @@ def start_interpreters():
 
 
 def main():
-    interpreters, folder = start_interpreters()
+    interpreters, folder = start_interpreters()  # before the package: they fork interpreters that have not seen it
+    import backprop_by_example.run.training  # noqa: F401  (the scripts' own modules, for the runs forked here)
+
     running = set()
     for line in sys.stdin:
         request = json.loads(line)
