@@ -1,10 +1,8 @@
 """What a run writes for TensorBoard: every weight and gradient per epoch, per-instance values, pictures, hparams."""
 
 import json
+import signal
 import socket
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
 
@@ -18,7 +16,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 import seed_printed as seed
 from backprop_by_example import by_hand
 from backprop_by_example.run.training import train
-from conftest import on, session_items, summary_of, train_each
+from conftest import ROOT, on, session_items, summary_of, train_each
 from overrides import matrix
 
 EPOCHS, EVERY = 5, 2
@@ -255,7 +253,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def get_json(url, deadline, server, log):
+def get_json(url, deadline, server):
     """The first non-empty answer: the server answers {} until it has read the event files. Asked directly, not
     through a proxy that the environment may name (http_proxy), which need not know this machine's 127.0.0.1.
     A server that has ended fails the test at once; either way the failure shows what the server wrote."""
@@ -263,9 +261,8 @@ def get_json(url, deadline, server, log):
     while True:
         ended = server.poll() is not None
         if ended or time.monotonic() > deadline:
-            log.seek(0)
             why = f"tensorboard ended with status {server.returncode}" if ended else f"no answer from {url}"
-            pytest.fail(f"{why}; it wrote:\n{log.read()}")
+            pytest.fail(f"{why}; it wrote:\n{server.stderr}")
         try:
             with direct.open(url, timeout=5) as response:
                 answer = json.load(response)
@@ -277,20 +274,19 @@ def get_json(url, deadline, server, log):
 
 
 @pytest.mark.slow
-def test_a_tensorboard_server_lists_the_weights_gradients_and_picture(run):
+def test_a_tensorboard_server_lists_the_weights_gradients_and_picture(run, start_script):
     run_dir, _, _ = run
     port = free_port()
-    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(run_dir), "--host", "127.0.0.1"]
-    command += ["--load_fast", "false"]  # the Python reader: no separate data server to start and wait for
-    with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a pipe that nobody reads could stall the server
-        server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=log)
-        try:
-            deadline = time.monotonic() + 90
-            scalars = get_json(f"http://127.0.0.1:{port}/data/plugin/scalars/tags", deadline, server, log)
-            images = get_json(f"http://127.0.0.1:{port}/data/plugin/images/tags", deadline, server, log)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    arguments = ["--logdir", str(run_dir), "--host", "127.0.0.1", "--port", str(port)]
+    arguments += ["--load_fast", "false"]  # the Python reader: no separate data server to start and wait for
+    server = start_script(ROOT / "tests" / "tensorboard_main.py", run_dir, *arguments)  # `tensorboard ARGUMENTS`
+    try:
+        deadline = time.monotonic() + 90
+        scalars = get_json(f"http://127.0.0.1:{port}/data/plugin/scalars/tags", deadline, server)
+        images = get_json(f"http://127.0.0.1:{port}/data/plugin/images/tags", deadline, server)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
     tags = scalars["tensorboard"]
     assert {f"weights/{n}" for n in NAMES} | {f"grads/{n}" for n in NAMES} | {"loss"} <= set(tags)
     assert "network" in images["tensorboard"]
