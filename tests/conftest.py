@@ -184,7 +184,9 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_sessionfinish(session):
+    TRAIN_EACH.added.set()  # where no test started the runs
     TRAIN_EACH.finish()
+    STARTER.shutdown(wait=False, cancel_futures=True)
     LANE.shutdown(wait=False, cancel_futures=True)
     if SERVER in session.stash:
         session.stash[SERVER].close()
@@ -202,25 +204,34 @@ def start_script(request, tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def started_early(request, start_script, tmp_path_factory):
-    """Module name -> what its `start_early(session, start_script, tmp_path_factory)` started as the session began,
-    for each test module that has one and a test in the session. Runs that take seconds of other processes' time
-    (their imports, mostly) start there, beside the tests before their module's, which use one core of two."""
+    """Future of {module name: what its `start_early(session, start_script, tmp_path_factory)` started as the session
+    began}, for each test module that has one and a test in the session. Runs that take seconds of other processes'
+    time (their imports, mostly) start there, beside the tests before their module's, which use one core of two.
+    Started by a thread of its own: the first start waits for the fork server's imports (seconds), which the tests
+    that run in this process (the first, see pytest_collection_modifyitems) need not wait for."""
     modules = dict.fromkeys(item.module for item in request.session.items if hasattr(item, "module"))
-    started = {
-        module.__name__: module.start_early(request.session, start_script, tmp_path_factory)
-        for module in modules
-        if hasattr(module, "start_early")
-    }
-    TRAIN_EACH.start(start_script, tmp_path_factory)  # what their start_early gave conftest.train_each
-    return started
+
+    def start():
+        TRAIN_EACH.start(start_script, tmp_path_factory)  # first in the LANE, once the modules have added their runs
+        try:
+            return {
+                module.__name__: module.start_early(request.session, start_script, tmp_path_factory)
+                for module in modules
+                if hasattr(module, "start_early")
+            }
+        finally:
+            TRAIN_EACH.added.set()
+
+    return STARTER.submit(start)
 
 
 @pytest.fixture(scope="module")
 def early(request, started_early):
     """What this test's module started as the session began (its `start_early`)."""
-    return started_early[request.module.__name__]
+    return started_early.result(timeout=300)[request.module.__name__]
 
 
+STARTER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="start_early")
 # The runs started early that are best not run side by side (each compiles, or starts processes of its own), or that
 # wait on more than their end (a checkpoint, to send Ctrl-C): run by one thread, one after the other, in the order the
 # modules submit them. LANE.submit(job) -> Future of what the job returns.
@@ -234,6 +245,7 @@ class TrainEach:
 
     def __init__(self):
         self.runs, self.ended = [], Future()  # [run dir, overrides] pairs; the Run of the process, once it has ended
+        self.added = threading.Event()  # set once every module's start_early has added its runs
 
     def add(self, tmp_path_factory, runs):
         root = tmp_path_factory.mktemp("train_each")
@@ -242,14 +254,16 @@ class TrainEach:
         return {key: (dirs[key], self.ended) for key in runs}
 
     def start(self, start_script, tmp_path_factory):
-        """The process, submitted to the LANE, if a module added runs."""
-        if not self.runs:
-            return
-        root = tmp_path_factory.mktemp("train_each")
-        (root / "runs.json").write_text(json.dumps(self.runs))
+        """The process, submitted to the LANE (the first job there: its runs compile, tens of seconds where nothing is
+        cached), started once the modules have added their runs, if they added any."""
 
         def job():
+            self.added.wait()
+            if not self.runs:
+                return
             try:
+                root = tmp_path_factory.mktemp("train_each")
+                (root / "runs.json").write_text(json.dumps(self.runs))
                 run = start_script(ROOT / "tests" / "train_each.py", root, str(root / "runs.json"))
                 run.wait(timeout=900)
                 self.ended.set_result(run)
